@@ -1,0 +1,1 @@
+"""Robots known to training (re-exported from the torch-free runtime package)."""
