@@ -1,0 +1,123 @@
+"""DDS plumbing: a CycloneDDS domain on a chosen interface, raw-bytes readers and writers.
+
+Interface and domain id come from :class:`DdsConfig`; the CycloneDDS XML it generates pins the network
+interface (``lo`` / 127.0.0.1 for tests and sim-to-sim, the robot's Ethernet NIC for hardware). Writers
+and readers advertise XCDR1 only (``DataRepresentation``), so a Cyclone DDS 0.10 peer matches them.
+Samples travel as raw serialized bytes built by :mod:`sonic_deploy.dds.codec`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from cyclonedds._clayer import ddspy_take, ddspy_write
+from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
+from cyclonedds.domain import Domain, DomainParticipant
+from cyclonedds.pub import DataWriter
+from cyclonedds.qos import Policy, Qos
+from cyclonedds.sub import DataReader
+from cyclonedds.topic import Topic
+
+from sonic_deploy.dds import idl
+
+TOPIC_LOWCMD = "rt/lowcmd"
+TOPIC_LOWSTATE = "rt/lowstate"
+XCDR1_ONLY = Policy.DataRepresentation(use_cdrv0_representation=True)
+
+
+@dataclass(frozen=True)
+class DdsConfig:
+    """Which DDS domain and network interface to use."""
+
+    domain_id: int = 0
+    interface: str = "lo"  # a NIC name (enp3s0, eth0) or an address
+    peers: tuple[str, ...] = ("127.0.0.1",)  # unicast discovery peers; empty = multicast discovery
+    multicast: bool = False
+
+    def xml(self) -> str:
+        iface = (f'<NetworkInterface address="{self.interface}"/>' if self.interface[:1].isdigit()
+                 else f'<NetworkInterface name="{self.interface}"/>')
+        peers = "".join(f'<Peer address="{p}"/>' for p in self.peers)
+        disc = (f"<Discovery><ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>60"
+                f"</MaxAutoParticipantIndex><Peers>{peers}</Peers></Discovery>") if self.peers else ""
+        return (f'<CycloneDDS><Domain id="any"><General><Interfaces>{iface}</Interfaces>'
+                f'<AllowMulticast>{"true" if self.multicast else "false"}</AllowMulticast></General>'
+                f"{disc}</Domain></CycloneDDS>")
+
+    def env(self) -> dict[str, str]:
+        """Environment for a child process using the same settings (``CYCLONEDDS_URI``)."""
+        env = dict(os.environ)
+        env["CYCLONEDDS_URI"] = self.xml()
+        return env
+
+
+_DOMAINS: dict[int, Domain] = {}
+
+
+def participant(cfg: DdsConfig) -> DomainParticipant:
+    """A participant on ``cfg.domain_id`` configured by ``cfg`` (the domain is created once per process)."""
+    if cfg.domain_id not in _DOMAINS:
+        _DOMAINS[cfg.domain_id] = Domain(cfg.domain_id, cfg.xml())
+    return DomainParticipant(cfg.domain_id)
+
+
+def _qos(reliable: bool, depth: int) -> Qos:
+    rel = Policy.Reliability.Reliable(max_blocking_time=0) if reliable else Policy.Reliability.BestEffort
+    return Qos(rel, Policy.History.KeepLast(depth), XCDR1_ONLY)
+
+
+class RawWriter:
+    """Writes pre-serialized samples (encapsulation header + payload) of one IDL type on one topic."""
+
+    def __init__(self, dp: DomainParticipant, topic: str, data_type, *, reliable: bool = True, depth: int = 1):
+        self.topic = Topic(dp, topic, data_type)
+        self.writer = DataWriter(dp, self.topic, qos=_qos(reliable, depth))
+
+    def write(self, data: bytes) -> None:
+        ret = ddspy_write(self.writer._ref, data)
+        if ret < 0:
+            raise RuntimeError(f"DDS write on {self.topic.name} failed ({ret})")
+
+    def matched(self) -> int:
+        return len(self.writer.get_matched_subscriptions())
+
+
+class RawReader:
+    """Takes raw serialized samples; ``wait`` blocks until data arrives or the timeout passes."""
+
+    def __init__(self, dp: DomainParticipant, topic: str, data_type, *, reliable: bool = False, depth: int = 1):
+        self.topic = Topic(dp, topic, data_type)
+        self.reader = DataReader(dp, self.topic, qos=_qos(reliable, depth))
+        self._mask = SampleState.Any | ViewState.Any | InstanceState.Any
+        self._cond = ReadCondition(self.reader, self._mask)
+        self._waitset = WaitSet(dp)
+        self._waitset.attach(self._cond)
+
+    def take(self, n: int = 64) -> list[bytes]:
+        ret = ddspy_take(self.reader._ref, self._mask, n)
+        if isinstance(ret, int):
+            raise RuntimeError(f"DDS take on {self.topic.name} failed ({ret})")
+        return [data for data, info in ret if info.valid_data]
+
+    def wait(self, timeout_s: float) -> bool:
+        return self._waitset.wait(int(max(timeout_s, 0.0) * 1e9)) > 0
+
+    def matched(self) -> int:
+        return len(self.reader.get_matched_publications())
+
+
+def lowcmd_writer(dp, **kw) -> RawWriter:
+    return RawWriter(dp, TOPIC_LOWCMD, idl.LowCmd_, **kw)
+
+
+def lowcmd_reader(dp, **kw) -> RawReader:
+    return RawReader(dp, TOPIC_LOWCMD, idl.LowCmd_, **kw)
+
+
+def lowstate_writer(dp, **kw) -> RawWriter:
+    return RawWriter(dp, TOPIC_LOWSTATE, idl.LowState_, **kw)
+
+
+def lowstate_reader(dp, **kw) -> RawReader:
+    return RawReader(dp, TOPIC_LOWSTATE, idl.LowState_, **kw)
