@@ -166,3 +166,9 @@ def make_g1_spec() -> RobotSpec:
 
 G1 = make_g1_spec()
 assert math.isclose(G1.kp[0], 40.179239, rel_tol=1e-6)
+
+# Isaac Lab orders the G1's joints breadth-first over the URDF tree; BeyondMimic/Isaac Lab policies and motion
+# files use that order. _ISAACLAB_INDEX[i] is the Isaac Lab index of Unitree joint i; remap by name, never by position.
+_ISAACLAB_INDEX = (0, 3, 6, 9, 13, 17, 1, 4, 7, 10, 14, 18, 2, 5, 8, 11, 15, 19, 21, 23, 25, 27,
+                   12, 16, 20, 22, 24, 26, 28)
+ISAACLAB_JOINT_ORDER = tuple(G1.joint_names[_ISAACLAB_INDEX.index(k)] for k in range(len(_ISAACLAB_INDEX)))
