@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install sonic into ./.venv: CPU torch first (never a multi-GB CUDA build by accident), then the package with
+# its train, deploy and dev extras, then the G1 model (once, from PyPI). Safe to run again.
+#   PYTHON=python3.11        interpreter to build the venv with
+#   SONIC_TORCH_INDEX=URL    where to find the CPU torch wheel (for example the PyTorch CPU index)
+#   SONIC_EXTRAS=train,deploy,dev   which extras to install
+#   SONIC_ALLOW_CUDA_TORCH=1 accept a CUDA torch (GPU servers)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
+EXTRAS=${SONIC_EXTRAS:-train,deploy,dev}
+TORCH_VERSION=2.13.0
+
+if [ ! -x .venv/bin/python ]; then
+  echo "[install] creating .venv with $($PY --version)"
+  "$PY" -m venv .venv
+fi
+PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+"${PIP[@]}" install --upgrade pip 'setuptools>=68' wheel
+
+if [[ ",$EXTRAS," == *",train,"* ]]; then
+  if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+    echo "[install] torch==$TORCH_VERSION (CPU build)"
+    "${PIP[@]}" install "torch==$TORCH_VERSION" ${SONIC_TORCH_INDEX:+--index-url "$SONIC_TORCH_INDEX"}
+  fi
+  if [ "$(.venv/bin/python -c 'import torch; print(torch.version.cuda is None)')" != "True" ] \
+     && [ -z "${SONIC_ALLOW_CUDA_TORCH:-}" ]; then
+    echo "[install] error: the installed torch is a CUDA build; on a CPU machine point SONIC_TORCH_INDEX at" \
+         "a CPU wheel index (or set SONIC_ALLOW_CUDA_TORCH=1 on a GPU server)" >&2
+    exit 1
+  fi
+fi
+
+echo "[install] sonic[$EXTRAS]"
+"${PIP[@]}" install -e ".[${EXTRAS}]"
+echo "[install] G1 robot model"
+.venv/bin/sonic-motion fetch-robot
+echo "[install] done: $(.venv/bin/python -c 'import sonic_deploy, mujoco; print("sonic", sonic_deploy.__version__, "mujoco", mujoco.__version__)')"
