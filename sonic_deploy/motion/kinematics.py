@@ -82,8 +82,10 @@ class Kinematics:
             mujoco.mj_comVel(m, d)
             body_pos[t], body_quat[t] = d.xpos[1:], d.xquat[1:]
             for b in range(1, m.nbody):
+                # mj_objectVelocity reports the body's centre of mass; move it to the body frame origin
                 mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_BODY, b, vel6, 0)
-                ang_vel[t, b - 1], lin_vel[t, b - 1] = vel6[:3], vel6[3:]
+                ang_vel[t, b - 1] = vel6[:3]
+                lin_vel[t, b - 1] = vel6[3:] + np.cross(vel6[:3], d.xpos[b] - d.xipos[b])
             xmat = d.xmat.reshape(-1, 3, 3)
             smpl[t] = d.xpos[self._smpl_ids] + np.einsum("nij,nj->ni", xmat[self._smpl_ids], self._smpl_off)
             vr_pos[t] = d.xpos[self._vr_ids] + np.einsum("nij,nj->ni", xmat[self._vr_ids], self._vr_off)

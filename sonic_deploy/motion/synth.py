@@ -122,7 +122,7 @@ def stand_idle(kin: Kinematics, ik_feet: dict) -> list[Keyframe]:
     for t in _time(6.0):
         z = kin.robot.default_root_height - 0.005 * (1 - np.cos(2 * np.pi * t / 3.0)) / 2
         upper = dict(base, left_shoulder_pitch_joint=0.2 + 0.05 * np.sin(2 * np.pi * t / 3.0),
-                     right_shoulder_pitch_joint=0.2 + 0.05 * np.sin(2 * np.pi * t / 3.0 + 0.5))
+                     right_shoulder_pitch_joint=0.2 + 0.05 * float(smooth_ramp(t, 0.0, 1.0)) * np.sin(2 * np.pi * t / 3.0 + 0.5))
         frames.append(Keyframe(np.array([0.0, 0.0, z]), 0.0, dict(ik_feet), {"left": 0.0, "right": 0.0}, upper))
     return frames
 
@@ -175,20 +175,20 @@ def _swing_progress(t: float, offset: float, period: float, t_start: float, t_en
     """Completed swings (fractional during a swing) and the lift profile of one foot at time t."""
     done, lift = 0.0, 0.0
     for k in range(int(t_end / period) + 1):
-        a = (k + offset + 0.1) * period
-        b = a + 0.3 * period
+        a = (k + offset + 0.05) * period
+        b = a + 0.4 * period
         if a < t_start or b > t_end:
             continue
         done += float(smooth_ramp(t, a, b))
         if a <= t <= b:
-            lift = float(np.sin(np.pi * (t - a) / (b - a)))
+            lift = float(0.5 - 0.5 * np.cos(2 * np.pi * (t - a) / (b - a)))
     return done, lift
 
 
 def _gait(kin: Kinematics, ik_feet: dict, duration: float, speed: float, lift: float) -> list[Keyframe]:
     """Alternating steps: the pelvis sways over the stance foot while the other foot swings and lands."""
     base = _upper_default(kin)
-    period = 1.2  # each foot swings once per period; left at 0.1-0.4, right at 0.6-0.9 of it
+    period = 1.2  # each foot swings once per period; left at 0.05-0.45, right at 0.55-0.95 of it
     t_start, t_end = 1.0, duration - 1.0
     step = speed * period
     z0 = kin.robot.default_root_height - 0.01
