@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sonic_train.modules.actor_critic import PolicyAndValueWrapper
 from sonic_train.trainer.storage import MiniBatch, RolloutStorage
@@ -46,9 +46,10 @@ class PPOTrainer:
                  num_actions: int, device: torch.device | str = "cpu", accelerator: Any = None, seed: int = 0):
         if not isinstance(cfg, DictConfig):
             cfg = OmegaConf.create(dict(cfg))
-        for k, v in PPO_DEFAULTS.items():
-            if k not in cfg or cfg[k] is None:
-                cfg[k] = v
+        with open_dict(cfg):  # fill defaults in place: schedules keep addressing this same node
+            for k, v in PPO_DEFAULTS.items():
+                if k not in cfg or cfg[k] is None:
+                    cfg[k] = v
         self.cfg = cfg
         self.device = torch.device(device)
         self.model = model.to(self.device)
@@ -190,7 +191,7 @@ class PPOTrainer:
         self.storage.clear()
         stats = {f"loss/{k}": v / max(n, 1) for k, v in sums.items()}
         stats.update({f"lr/{k}": v for k, v in self.learning_rates.items()})
-        stats["policy/std"] = float(self.model.actor.std.mean())
+        stats["policy/std"] = float(self.model.actor.std.detach().mean())
         return stats
 
     # ------------------------------------------------------------------ state
