@@ -1,0 +1,130 @@
+"""MuJoCo bridge: plays the G1 on DDS.
+
+* publishes ``LowState_`` (pelvis IMU sensors, joint q/dq/tau, tick in ms, CRC) at ``state_rate`` Hz;
+* applies the latest ``LowCmd_`` per motor (tau = tau_ff + kp (q* - q) + kd (dq* - dq), effort-limited,
+  via the actuators' gains; motors with mode 0 are limp) and rejects commands with a bad CRC (counted);
+* free-running: physics follows the wall clock at ``physics_dt``;
+* lock-step: physics advances one control period per received command, then one state is published,
+  so a run through DDS reproduces an in-process run step for step.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sonic_deploy.dds.channel import DdsConfig, lowcmd_reader, lowstate_writer, participant
+from sonic_deploy.dds.codec import LowStateData, decode_lowcmd, encode_lowstate
+from sonic_deploy.robots.base import JointCommand
+from sonic_deploy.robots.g1 import G1, RobotSpec
+from sonic_deploy.robots.mujoco_robot import MujocoRobot
+
+
+@dataclass
+class BridgeConfig:
+    dds: DdsConfig = field(default_factory=DdsConfig)
+    lockstep: bool = False
+    state_rate: float = 500.0
+    duration: float | None = None  # seconds of wall time (None: until stopped)
+    idle_timeout: float | None = None  # lock-step: stop after this long without a command
+
+
+@dataclass
+class BridgeStats:
+    states_sent: int = 0
+    commands_received: int = 0
+    commands_bad_crc: int = 0
+    physics_steps: int = 0
+
+
+class MujocoBridge:
+    def __init__(self, cfg: BridgeConfig, spec: RobotSpec = G1, robot: MujocoRobot | None = None):
+        self.cfg = cfg
+        self.spec = spec
+        self.robot = robot or MujocoRobot(spec, float32_io=False)
+        dp = participant(cfg.dds)
+        self._reader = lowcmd_reader(dp, reliable=cfg.lockstep, depth=64 if cfg.lockstep else 1)
+        self._writer = lowstate_writer(dp, reliable=True, depth=64 if cfg.lockstep else 1)
+        self.stats = BridgeStats()
+        self._stop = False
+
+    def stop(self) -> None:
+        self._stop = True
+
+    def state_message(self) -> LowStateData:
+        s = self.robot.read_state()
+        n = self.spec.num_joints
+        msg = LowStateData(mode_machine=self.spec.mode_machine, tick=self.robot.tick_ms)
+        msg.quaternion = s.imu_quat.astype(np.float32)
+        msg.gyroscope = s.imu_gyro.astype(np.float32)
+        msg.accelerometer = s.imu_acc.astype(np.float32)
+        msg.q[:n], msg.dq[:n], msg.tau_est[:n] = s.q, s.dq, s.tau
+        msg.temperature[:n] = s.temperature.astype(np.int16)[:, None]
+        msg.mode[:n] = 1
+        return msg
+
+    def publish_state(self) -> None:
+        self._writer.write(encode_lowstate(self.state_message()))
+        self.stats.states_sent += 1
+
+    def _apply_pending(self) -> int:
+        """Apply every valid command waiting (lock-step: advance after each); returns how many were valid."""
+        applied = 0
+        n = self.spec.num_joints
+        for data in self._reader.take():
+            try:
+                cmd = decode_lowcmd(data)
+            except ValueError:
+                self.stats.commands_bad_crc += 1
+                continue
+            if not cmd.crc_ok:
+                self.stats.commands_bad_crc += 1
+                continue
+            self.stats.commands_received += 1
+            jc = JointCommand(q=cmd.q[:n].astype(np.float64), dq=cmd.dq[:n].astype(np.float64),
+                              tau=cmd.tau[:n].astype(np.float64), kp=cmd.kp[:n].astype(np.float64),
+                              kd=cmd.kd[:n].astype(np.float64), enable=True)
+            self.robot.apply(jc, enabled=cmd.mode[:n] == 1)
+            applied += 1
+            if self.cfg.lockstep:
+                self.robot.advance(steps=self.spec.decimation)
+                self.stats.physics_steps += self.spec.decimation
+                self.publish_state()
+        return applied
+
+    def run(self) -> BridgeStats:
+        t0 = time.monotonic()
+        period = 1.0 / self.cfg.state_rate
+        dt = self.robot.model.opt.timestep
+        last_cmd = t0
+        next_pub = t0
+        while not self._stop:
+            now = time.monotonic()
+            if self.cfg.duration is not None and now - t0 > self.cfg.duration:
+                break
+            if self.cfg.lockstep:
+                if self._apply_pending():
+                    last_cmd = time.monotonic()
+                elif self.stats.commands_received == 0 and now >= next_pub:
+                    self.publish_state()  # announce the initial state until the controller answers
+                    next_pub = now + 0.05
+                if self.cfg.idle_timeout is not None and time.monotonic() - last_cmd > self.cfg.idle_timeout:
+                    break
+                self._reader.wait(0.01)
+                continue
+            self._apply_pending()
+            target_steps = int((now - t0) / dt)
+            while self.stats.physics_steps < target_steps:
+                self.robot.advance(steps=1)
+                self.stats.physics_steps += 1
+            if now >= next_pub:
+                self.publish_state()
+                next_pub += period
+                if next_pub < now:
+                    next_pub = now + period
+            sleep = min(next_pub, t0 + (self.stats.physics_steps + 1) * dt) - time.monotonic()
+            if sleep > 0:
+                time.sleep(sleep)
+        return self.stats

@@ -1,0 +1,201 @@
+"""The controller: one plain ``step(state, now) -> JointCommand`` per control period.
+
+State machine: PASSIVE (motors off) -> DAMPING (kp 0, kd > 0) -> RAMP (to the default pose under hold
+gains over ``ramp_duration``) -> ACTIVE (policy) ; any fault or e-stop -> ESTOP (damping, latched until
+:meth:`Controller.clear_faults`). Every fault is recorded as a :class:`Fault` and the command returned in
+the same step is already damping; no exception leaves ``step``. ``auto`` sequences damping -> ramp ->
+active by time (sim-to-sim); on hardware the operator calls :meth:`request`.
+
+Time (``now``) is whatever clock the caller runs on (monotonic seconds on hardware, simulated time in
+sim-to-sim); the controller never reads a clock itself, so tests drive it without real time.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sonic_deploy.control.safety import Fault, SafetyConfig, check_state, clip_command, soft_limits
+from sonic_deploy.robots.base import JointCommand, RobotState
+from sonic_deploy.robots.g1 import G1, RobotSpec
+
+
+class Mode(enum.Enum):
+    PASSIVE = "passive"
+    DAMPING = "damping"
+    RAMP = "ramp"
+    ACTIVE = "active"
+    ESTOP = "estop"
+
+
+@dataclass
+class ControllerConfig:
+    ramp_duration: float = 2.0
+    auto: bool = False  # sequence damping -> ramp -> active by time
+    damping_duration: float = 0.5  # auto: time in damping before the ramp
+    hold_duration: float = 0.5  # auto: time holding the default pose after the ramp, before active
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
+
+
+class Controller:
+    def __init__(self, spec: RobotSpec = G1, policy=None, reference=None, cfg: ControllerConfig | None = None):
+        self.spec = spec
+        self.policy = policy
+        self.reference = reference
+        self.cfg = cfg or ControllerConfig()
+        s = self.cfg.safety
+        self.damping_kd = np.asarray(s.damping_kd if s.damping_kd is not None else 2.0 * spec.kd, np.float64)
+        self.lo, self.hi = soft_limits(spec, s.soft_limit_factor or spec.soft_limit_factor)
+        self.mode = Mode.PASSIVE
+        self.mode_since = 0.0
+        self.faults: list[Fault] = []
+        self.transitions: list[tuple[float, str]] = []
+        self._requested: Mode | None = Mode.DAMPING if self.cfg.auto else None
+        self._ramp_start_q: np.ndarray | None = None
+        self._last_q: np.ndarray | None = None
+        self.active_since: float | None = None
+        self.last_action: np.ndarray | None = None
+        self.steps = 0
+
+    # --- operator interface --------------------------------------------------------------------------
+    def request(self, mode: Mode | str) -> None:
+        self._requested = Mode(mode)
+
+    def estop(self, now: float, detail: str = "operator") -> None:
+        self._fault(Fault("estop", None, None, now, detail), now)
+
+    def clear_faults(self, now: float) -> None:
+        if self.mode == Mode.ESTOP:
+            self._enter(Mode.DAMPING, now)
+
+    @property
+    def fault(self) -> Fault | None:
+        return self.faults[-1] if self.faults else None
+
+    # --- the step -------------------------------------------------------------------------------------
+    def step(self, state: RobotState | None, now: float) -> JointCommand:
+        self.steps += 1
+        try:
+            return self._step(state, now)
+        except Exception as exc:  # noqa: BLE001 - nothing may escape the loop
+            self._fault(Fault("exception", None, None, now, f"{type(exc).__name__}: {exc}"), now)
+            return self._damping()
+
+    def _step(self, state: RobotState | None, now: float) -> JointCommand:
+        s = self.cfg.safety
+        if self.mode in (Mode.PASSIVE, Mode.ESTOP) and self._requested is None:
+            if state is not None:
+                self._last_q = state.q.copy()
+            return JointCommand.passive(self.spec.num_joints) if self.mode == Mode.PASSIVE else self._damping()
+        if state is None:
+            return self._fail(Fault("state_missing", None, None, now, "no robot state received"), now)
+        if now - state.timestamp > s.state_timeout:
+            return self._fail(Fault("state_stale", None, now - state.timestamp, now,
+                                    f"state older than {s.state_timeout:.3f}s"), now)
+        fault = check_state(state, self.spec, s, now)
+        if fault is not None:
+            return self._fail(fault, now)
+        self._last_q = state.q.copy()
+        if not s.warnings and (state.temperature >= s.temperature_warn).any():  # warn once, no fault
+            i = int(np.argmax(state.temperature))
+            s.warnings.append(Fault("motor_temperature_warning", self.spec.joint_names[i],
+                                    float(state.temperature[i]), now))
+        self._transitions(state, now)
+        if self.mode == Mode.PASSIVE:
+            return JointCommand.passive(self.spec.num_joints)
+        if self.mode == Mode.DAMPING:
+            return self._damping()
+        if self.mode == Mode.RAMP:
+            return self._ramp(state, now)
+        if self.mode == Mode.ACTIVE:
+            return self._active(state, now)
+        return self._damping()
+
+    def _transitions(self, state: RobotState, now: float) -> None:
+        req, self._requested = self._requested, None
+        if req is not None and req != self.mode:
+            if req == Mode.ESTOP:
+                self._fault(Fault("estop", None, None, now, "requested"), now)
+            elif self.mode != Mode.ESTOP or req == Mode.DAMPING:
+                if req == Mode.ACTIVE and self.mode != Mode.RAMP:
+                    req = Mode.RAMP  # the policy starts only from the held default pose
+                self._enter(req, now, state)
+        if self.cfg.auto:
+            t = now - self.mode_since
+            if self.mode == Mode.DAMPING and t >= self.cfg.damping_duration:
+                self._enter(Mode.RAMP, now, state)
+            elif (self.mode == Mode.RAMP and t >= self.cfg.ramp_duration + self.cfg.hold_duration
+                  and self.policy is not None):
+                self._enter(Mode.ACTIVE, now, state)
+
+    def _enter(self, mode: Mode, now: float, state: RobotState | None = None) -> None:
+        self.mode = mode
+        self.mode_since = now
+        self.transitions.append((now, mode.value))
+        if mode == Mode.RAMP and state is not None:
+            self._ramp_start_q = state.q.copy()
+        if mode == Mode.ACTIVE:
+            self.active_since = now
+            if self.policy is not None:
+                self.policy.reset()
+            if self.reference is not None and state is not None:
+                self.reference.start(state, now)
+
+    # --- commands -------------------------------------------------------------------------------------
+    def _damping(self) -> JointCommand:
+        q = self._last_q if self._last_q is not None else np.zeros(self.spec.num_joints)
+        return JointCommand.damping(q, self.damping_kd)
+
+    def _ramp(self, state: RobotState, now: float) -> JointCommand:
+        start = self._ramp_start_q if self._ramp_start_q is not None else state.q
+        a = np.clip((now - self.mode_since) / max(self.cfg.ramp_duration, 1e-6), 0.0, 1.0)
+        a = a * a * (3.0 - 2.0 * a)
+        target = (1.0 - a) * start + a * self.spec.default_joint_pos
+        n = self.spec.num_joints
+        cmd = JointCommand(q=target, dq=np.zeros(n), tau=np.zeros(n), kp=self.spec.hold_kp.copy(),
+                           kd=self.spec.hold_kd.copy())
+        return clip_command(cmd, state, self.spec, self.lo, self.hi)
+
+    def _active(self, state: RobotState, now: float) -> JointCommand:
+        s = self.cfg.safety
+        t = now - (self.active_since or now)
+        frames = None
+        if self.reference is not None:
+            stamp = self.reference.stamp(now)
+            if now - stamp > s.input_timeout:
+                return self._fail(Fault("input_stale", None, now - stamp, now,
+                                        f"reference older than {s.input_timeout:.3f}s"), now)
+            frames = self.reference.frames(self.policy.reference_times(t) if self.policy else np.array([t]), state)
+        inputs = self.policy.observe(state, frames)
+        for name, arr in inputs.items():
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                i = int(np.argmax(bad.reshape(-1)))
+                return self._fail(Fault("nan_observation", None, float(arr.reshape(-1)[i]), now,
+                                        f"{name}[{i}] ({self.policy.term_at(name, i)})"), now)
+        action = self.policy.infer(inputs)
+        bad = ~np.isfinite(action)
+        if bad.any():
+            i = int(np.argmax(bad))
+            return self._fail(Fault("nan_action", self.spec.joint_names[i], float(action[i]), now), now)
+        self.policy.commit(action)
+        self.last_action = action
+        n = self.spec.num_joints
+        cmd = JointCommand(q=self.policy.targets(action), dq=np.zeros(n), tau=np.zeros(n),
+                           kp=self.policy.kp.copy(), kd=self.policy.kd.copy())
+        return clip_command(cmd, state, self.spec, self.lo, self.hi)
+
+    # --- faults ---------------------------------------------------------------------------------------
+    def _fault(self, fault: Fault, now: float) -> None:
+        self.faults.append(fault)
+        if self.mode != Mode.ESTOP:
+            self.mode = Mode.ESTOP
+            self.mode_since = now
+            self.transitions.append((now, Mode.ESTOP.value))
+        self._requested = None
+
+    def _fail(self, fault: Fault, now: float) -> JointCommand:
+        self._fault(fault, now)
+        return self._damping()

@@ -1,0 +1,103 @@
+"""Motion-library player: a :class:`~sonic_deploy.motion.MotionClip` as a reference source.
+
+* time: clip time = speed * t, looped (``loop``) or held at the last frame;
+* re-basing at start: the clip's heading and horizontal position are moved onto the robot's (heading from
+  the pelvis IMU, position from ``robot_position`` when known, else the origin), heights unchanged;
+* blend-in: over ``blend_time`` the joint reference moves from the robot's pose at start to the clip
+  (smoothstep), and the pelvis orientation from the robot's to the clip's (normalised lerp).
+Frames are interpolated linearly between samples (quaternions by normalised lerp).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sonic_deploy.inputs.base import ReferenceFrames
+from sonic_deploy.policy.observations import heading, quat_mul
+
+
+def _nlerp(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    b = np.where((np.sum(a * b, axis=-1, keepdims=True) < 0), -b, b)
+    q = (1 - w) * a + w * b
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def _smoothstep(x):
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+class MotionPlayer:
+    def __init__(self, clip, *, speed: float = 1.0, loop: bool = True, blend_time: float = 1.0,
+                 robot_position=None, body_names: tuple | None = None):
+        self.clip = clip
+        self.speed = speed
+        self.loop = loop
+        self.blend_time = blend_time
+        self.robot_position = robot_position  # callable -> xyz, or None
+        self.body_names = tuple(body_names or clip.body_names)
+        self._bidx = clip.body_index(self.body_names)
+        p = {"joint_pos", "joint_vel", "root_quat"}
+        if clip.smpl_joints is not None:
+            p.add("smpl_joints")
+        if clip.vr_pos is not None and clip.vr_quat is not None:
+            p.add("vr")
+        self.provides = frozenset(p)
+        self._yaw_q = np.array([1.0, 0, 0, 0])
+        self._rot = np.eye(3)
+        self._offset = np.zeros(3)
+        self._q0 = clip.joint_pos[0].copy()
+        self._quat0 = clip.root_quat[0].copy()
+
+    def start(self, state, now: float) -> None:
+        ref0_q = self.clip.root_quat[0]
+        dyaw = float(heading(state.imu_quat) - heading(ref0_q)) if state is not None else 0.0
+        self._yaw_q = np.array([np.cos(dyaw / 2), 0.0, 0.0, np.sin(dyaw / 2)])
+        c, s = np.cos(dyaw), np.sin(dyaw)
+        self._rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+        target = np.asarray(self.robot_position(), np.float64) if self.robot_position else np.zeros(3)
+        ref0 = self.clip.root_pos[0]
+        self._offset = np.array([target[0], target[1], 0.0]) - self._rot @ np.array([ref0[0], ref0[1], 0.0])
+        if state is not None:
+            self._q0 = np.asarray(state.q, np.float64).copy()
+            self._quat0 = np.asarray(state.imu_quat, np.float64).copy()
+
+    def stamp(self, now: float) -> float:
+        return now
+
+    def clip_time(self, t: np.ndarray) -> np.ndarray:
+        tc = np.asarray(t, np.float64) * self.speed
+        d = self.clip.duration
+        return np.mod(tc, d) if (self.loop and d > 0) else np.clip(tc, 0.0, d)
+
+    def _lerp(self, arr: np.ndarray, i0, i1, w):
+        shape = (-1,) + (1,) * (arr.ndim - 1)
+        w = w.reshape(shape)
+        return (1 - w) * arr[i0] + w * arr[i1]
+
+    def _pos(self, p: np.ndarray) -> np.ndarray:
+        return p @ self._rot.T + self._offset
+
+    def frames(self, times: np.ndarray, state=None) -> ReferenceFrames:
+        c = self.clip
+        times = np.atleast_1d(np.asarray(times, np.float64))
+        i0, i1, w = c.frame_at(self.clip_time(times))
+        qj = self._lerp(c.joint_pos, i0, i1, w)
+        dqj = self._lerp(c.joint_vel, i0, i1, w) * self.speed
+        root_q = _nlerp(c.root_quat[i0], c.root_quat[i1], w[:, None])
+        root_q = quat_mul(np.broadcast_to(self._yaw_q, root_q.shape), root_q)
+        a = _smoothstep(times / self.blend_time) if self.blend_time > 0 else np.ones_like(times)
+        qj = (1 - a[:, None]) * self._q0 + a[:, None] * qj
+        dqj = a[:, None] * dqj
+        root_q = _nlerp(np.broadcast_to(self._quat0, root_q.shape), root_q, a[:, None])
+        body = self._pos(self._lerp(c.body_pos_w[:, self._bidx], i0, i1, w))
+        fr = ReferenceFrames(times=times, joint_pos=qj, joint_vel=dqj, root_pos=self._pos(self._lerp(c.root_pos, i0, i1, w)),
+                             root_quat=root_q,
+                             body_pos_w=body, body_names=self.body_names)
+        if c.smpl_joints is not None:
+            fr.smpl_joints = self._pos(self._lerp(c.smpl_joints, i0, i1, w))
+        if c.vr_pos is not None and c.vr_quat is not None:
+            fr.vr_pos = self._pos(self._lerp(c.vr_pos, i0[:1], i1[:1], w[:1]))[0]
+            vq = _nlerp(c.vr_quat[i0[0]], c.vr_quat[i1[0]], np.full((3, 1), w[0]))
+            fr.vr_quat = quat_mul(np.broadcast_to(self._yaw_q, vq.shape), vq)
+        return fr

@@ -1,0 +1,130 @@
+"""Observation terms as pure numpy functions (quaternions w, x, y, z; "pelvis frame" = root body frame).
+
+The training env implements the same formulas in torch; a parity test compares them to 1e-6. Every
+function accepts leading batch dimensions. R(q) is the rotation matrix of q; R_yaw(q) the rotation about z
+by the heading of q (heading = atan2 of the rotated x axis' y and x components).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+GRAVITY_DIR = np.array([0.0, 0.0, -1.0])
+
+
+def quat_to_mat(q: np.ndarray) -> np.ndarray:
+    """R(q), [..., 3, 3], for unit quaternions wxyz."""
+    q = np.asarray(q, np.float64)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    r = np.empty(q.shape[:-1] + (3, 3))
+    r[..., 0, 0] = 1 - 2 * (y * y + z * z)
+    r[..., 0, 1] = 2 * (x * y - w * z)
+    r[..., 0, 2] = 2 * (x * z + w * y)
+    r[..., 1, 0] = 2 * (x * y + w * z)
+    r[..., 1, 1] = 1 - 2 * (x * x + z * z)
+    r[..., 1, 2] = 2 * (y * z - w * x)
+    r[..., 2, 0] = 2 * (x * z - w * y)
+    r[..., 2, 1] = 2 * (y * z + w * x)
+    r[..., 2, 2] = 1 - 2 * (x * x + y * y)
+    return r
+
+
+def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    aw, ax, ay, az = np.moveaxis(np.asarray(a, np.float64), -1, 0)
+    bw, bx, by, bz = np.moveaxis(np.asarray(b, np.float64), -1, 0)
+    return np.stack([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw], axis=-1)
+
+
+def heading(q: np.ndarray) -> np.ndarray:
+    """Yaw of q: atan2(R[1,0], R[0,0])."""
+    r = quat_to_mat(q)
+    return np.arctan2(r[..., 1, 0], r[..., 0, 0])
+
+
+def yaw_quat(q: np.ndarray) -> np.ndarray:
+    """The rotation about z by the heading of q (wxyz)."""
+    h = heading(q)
+    z = np.zeros_like(h)
+    return np.stack([np.cos(h / 2), z, z, np.sin(h / 2)], axis=-1)
+
+
+def yaw_mat(q: np.ndarray) -> np.ndarray:
+    """R_yaw(q) [..., 3, 3]."""
+    h = heading(q)
+    c, s = np.cos(h), np.sin(h)
+    r = np.zeros(h.shape + (3, 3))
+    r[..., 0, 0], r[..., 0, 1], r[..., 1, 0], r[..., 1, 1], r[..., 2, 2] = c, -s, s, c, 1.0
+    return r
+
+
+def mat_to_6d(r: np.ndarray) -> np.ndarray:
+    """First two columns of r, col0 then col1, each xyz: [..., 6]."""
+    return np.concatenate([r[..., :, 0], r[..., :, 1]], axis=-1)
+
+
+# --- proprioception -----------------------------------------------------------------------------------
+def base_ang_vel(pelvis_quat: np.ndarray, ang_vel_w: np.ndarray) -> np.ndarray:
+    """[3] pelvis angular velocity in the pelvis frame: R_pelvis^T w_world (on the robot: the pelvis IMU gyro)."""
+    return np.einsum("...ji,...j->...i", quat_to_mat(pelvis_quat), ang_vel_w)
+
+
+def projected_gravity(pelvis_quat: np.ndarray) -> np.ndarray:
+    """[3] R_pelvis^T (0, 0, -1)."""
+    return np.einsum("...ji,j->...i", quat_to_mat(pelvis_quat), GRAVITY_DIR)
+
+
+def joint_pos_rel(q: np.ndarray, default_q: np.ndarray) -> np.ndarray:
+    """[29] q - default."""
+    return np.asarray(q, np.float64) - default_q
+
+
+def joint_vel(dq: np.ndarray) -> np.ndarray:
+    """[29] dq."""
+    return np.asarray(dq, np.float64)
+
+
+def last_action(action: np.ndarray) -> np.ndarray:
+    """[29] the previous raw policy action."""
+    return np.asarray(action, np.float64)
+
+
+# --- encoder terms (reference frames k = 0..F-1 at t + k future_dt, frame-major) ----------------------
+def command_joint_pos_future(q_ref: np.ndarray, default_q: np.ndarray) -> np.ndarray:
+    """[F*29] q_ref(t + k dt) - default, frame-major. q_ref: [..., F, 29]."""
+    d = np.asarray(q_ref, np.float64) - default_q
+    return d.reshape(d.shape[:-2] + (-1,))
+
+
+def command_joint_vel_future(dq_ref: np.ndarray) -> np.ndarray:
+    """[F*29] dq_ref(t + k dt), frame-major. dq_ref: [..., F, 29]."""
+    d = np.asarray(dq_ref, np.float64)
+    return d.reshape(d.shape[:-2] + (-1,))
+
+
+def command_anchor_ori_future(robot_pelvis_quat: np.ndarray, ref_pelvis_quat: np.ndarray) -> np.ndarray:
+    """[F*6] 6D (col0, col1) of R_robot_pelvis^T R_ref_pelvis(t + k dt). robot: [..., 4]; ref: [..., F, 4]."""
+    rel = np.einsum("...ji,...fjk->...fik", quat_to_mat(robot_pelvis_quat), quat_to_mat(ref_pelvis_quat))
+    six = mat_to_6d(rel)
+    return six.reshape(six.shape[:-2] + (-1,))
+
+
+def smpl_joints_future(ref_pelvis_pos: np.ndarray, ref_pelvis_quat: np.ndarray, smpl_joints: np.ndarray) -> np.ndarray:
+    """[F*72] R_yaw(ref pelvis at t)^T (p_smpl(t + k dt) - p_ref_pelvis(t)). pos [..., 3], quat [..., 4], smpl [..., F, 24, 3]."""
+    d = np.asarray(smpl_joints, np.float64) - ref_pelvis_pos[..., None, None, :]
+    local = np.einsum("...ji,...fbj->...fbi", yaw_mat(ref_pelvis_quat), d)
+    return local.reshape(local.shape[:-3] + (-1,))
+
+
+def vr_3point_pos(ref_pelvis_pos: np.ndarray, ref_pelvis_quat: np.ndarray, vr_pos: np.ndarray) -> np.ndarray:
+    """[9] R_yaw(ref pelvis at t)^T (p_vr(t) - p_ref_pelvis(t)) for head, left wrist, right wrist. vr_pos [..., 3, 3]."""
+    d = np.asarray(vr_pos, np.float64) - ref_pelvis_pos[..., None, :]
+    local = np.einsum("...ji,...bj->...bi", yaw_mat(ref_pelvis_quat), d)
+    return local.reshape(local.shape[:-2] + (-1,))
+
+
+def vr_3point_ori(ref_pelvis_quat: np.ndarray, vr_quat: np.ndarray) -> np.ndarray:
+    """[18] 6D (col0, col1) of R_yaw(ref pelvis at t)^T R_vr(t) for the three points. vr_quat [..., 3, 4]."""
+    rel = np.einsum("...ji,...bjk->...bik", yaw_mat(ref_pelvis_quat), quat_to_mat(vr_quat))
+    six = mat_to_6d(rel)
+    return six.reshape(six.shape[:-2] + (-1,))

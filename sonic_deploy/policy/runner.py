@@ -1,0 +1,145 @@
+"""Runs a ``sonic.policy/1`` ONNX artifact: validate the contract, build observations, infer, map to targets.
+
+The runner reads the contract from the model's metadata (``sonic`` key), checks it against the robot spec,
+the graph's inputs/outputs and what the reference source provides (see :mod:`.contract`), then on each
+step builds ``obs_proprio`` / ``obs_encoder`` from the layout (history buffers filled with the first
+value after a reset), runs onnxruntime (1 intra-op thread by default) and returns the raw action;
+:meth:`targets` maps it to q* = default + action_scale * action.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from sonic_deploy.policy import observations as ob
+from sonic_deploy.policy.contract import (INPUT_ENCODER, INPUT_PROPRIO, INPUT_RESIDUAL, METADATA_KEY, OUTPUT_ACTIONS,
+                                          OUTPUT_TOKENS, ContractError, PolicyContract, validate)
+from sonic_deploy.robots.g1 import G1, RobotSpec
+
+
+def make_session(path: str | Path, threads: int = 1) -> ort.InferenceSession:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+
+
+def _last_dim(shape) -> int | None:
+    d = shape[-1] if shape else None
+    return d if isinstance(d, int) else None
+
+
+class PolicyRunner:
+    def __init__(self, path: str | Path, spec: RobotSpec = G1, *, available: set[str] | frozenset | None = None,
+                 threads: int = 1):
+        self.path = str(path)
+        self.spec = spec
+        if not Path(self.path).is_file():
+            raise ContractError(self.path, "file", "an existing ONNX file")
+        try:
+            self.session = make_session(self.path, threads)
+        except Exception as exc:  # noqa: BLE001
+            raise ContractError(self.path, "file", "a loadable ONNX model", str(exc).splitlines()[0]) from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if METADATA_KEY not in meta:
+            raise ContractError(self.path, f"metadata_props[{METADATA_KEY!r}]", "the sonic.policy/1 JSON contract",
+                                sorted(meta))
+        self.contract = c = PolicyContract.from_json(meta[METADATA_KEY], self.path)
+        ins = {i.name: _last_dim(i.shape) for i in self.session.get_inputs()}
+        outs = {o.name: _last_dim(o.shape) for o in self.session.get_outputs()}
+        validate(c, spec, self.path, input_dims=ins, output_dims=outs, available=available)
+        self.default = np.asarray(c.default_joint_pos, np.float64)
+        self.kp = np.asarray(c.kp, np.float64)
+        self.kd = np.asarray(c.kd, np.float64)
+        self.action_scale = np.asarray(c.action_scale, np.float64)
+        self._residual = (np.zeros((1, ins[INPUT_RESIDUAL] or 0), np.float32) if INPUT_RESIDUAL in ins else None)
+        self._outputs = [OUTPUT_ACTIONS] + ([OUTPUT_TOKENS] if OUTPUT_TOKENS in outs else [])
+        self._scales = {t.name: t.scale_array() for t in c.obs_proprio + c.obs_encoder}
+        self._offsets = {}
+        for group in ("obs_proprio", "obs_encoder"):
+            off = 0
+            for t in getattr(c, group):
+                self._offsets[(group, t.name)] = (off, t)
+                off += t.size
+        self.future_times = np.arange(c.future_frames) * c.future_dt
+        self.tokens: np.ndarray | None = None
+        self.reset()
+
+    # --- controller interface -------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.last_action = np.zeros(self.spec.num_joints)
+        self._hist: dict[str, np.ndarray] = {}
+
+    def reference_times(self, t: float) -> np.ndarray:
+        return t + self.future_times
+
+    def _raw(self, name: str, state, frames) -> np.ndarray:
+        if name == "base_ang_vel":
+            return np.asarray(state.imu_gyro, np.float64)
+        if name == "projected_gravity":
+            return ob.projected_gravity(state.imu_quat)
+        if name == "joint_pos_rel":
+            return ob.joint_pos_rel(state.q, self.default)
+        if name == "joint_vel":
+            return ob.joint_vel(state.dq)
+        if name == "last_action":
+            return ob.last_action(self.last_action)
+        if frames is None:
+            raise ValueError(f"{self.path}: term {name} needs a reference input, none is connected")
+        if name == "command_joint_pos_future":
+            return ob.command_joint_pos_future(frames.joint_pos, self.default)
+        if name == "command_joint_vel_future":
+            return ob.command_joint_vel_future(frames.joint_vel)
+        if name == "command_anchor_ori_future":
+            return ob.command_anchor_ori_future(state.imu_quat, frames.root_quat)
+        if name == "smpl_joints_future":
+            return ob.smpl_joints_future(frames.root_pos[0], frames.root_quat[0], frames.smpl_joints)
+        if name == "vr_3point_pos":
+            return ob.vr_3point_pos(frames.root_pos[0], frames.root_quat[0], frames.vr_pos)
+        if name == "vr_3point_ori":
+            return ob.vr_3point_ori(frames.root_quat[0], frames.vr_quat)
+        raise KeyError(name)
+
+    def _group(self, group: str, terms, state, frames) -> np.ndarray:
+        parts = []
+        for t in terms:
+            v = self._raw(t.name, state, frames) * self._scales[t.name]
+            if t.history > 1:
+                key = f"{group}/{t.name}"
+                h = self._hist.get(key)
+                h = np.tile(v, (t.history, 1)) if h is None else np.concatenate([h[1:], v[None]], axis=0)
+                self._hist[key] = h
+                v = h.reshape(-1)
+            parts.append(v)
+        return np.concatenate(parts)[None].astype(np.float32) if parts else np.zeros((1, 0), np.float32)
+
+    def observe(self, state, frames) -> dict[str, np.ndarray]:
+        c = self.contract
+        return {INPUT_PROPRIO: self._group("obs_proprio", c.obs_proprio, state, frames),
+                INPUT_ENCODER: self._group("obs_encoder", c.obs_encoder, state, frames)}
+
+    def term_at(self, input_name: str, index: int) -> str:
+        for (group, name), (off, t) in self._offsets.items():
+            if group == input_name and off <= index < off + t.size:
+                return name
+        return "?"
+
+    def infer(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        feed = dict(inputs)
+        if self._residual is not None:
+            feed[INPUT_RESIDUAL] = self._residual
+        out = self.session.run(self._outputs, feed)
+        if len(out) > 1:
+            self.tokens = out[1][0]
+        return out[0][0].astype(np.float64)
+
+    def commit(self, action: np.ndarray) -> None:
+        self.last_action = np.asarray(action, np.float64).copy()
+
+    def targets(self, action: np.ndarray) -> np.ndarray:
+        return self.default + self.action_scale * action
