@@ -29,6 +29,7 @@ class BridgeConfig:
     state_rate: float = 500.0
     duration: float | None = None  # seconds of wall time (None: until stopped)
     idle_timeout: float | None = None  # lock-step: stop after this long without a command
+    record: str | None = None  # write the ground-truth trajectory (tick, qpos) here (.npz) on exit
 
 
 @dataclass
@@ -49,6 +50,8 @@ class MujocoBridge:
         self._writer = lowstate_writer(dp, reliable=True, depth=64 if cfg.lockstep else 1)
         self.stats = BridgeStats()
         self._stop = False
+        self._rec_tick: list[int] = []
+        self._rec_qpos: list[np.ndarray] = []
 
     def stop(self) -> None:
         self._stop = True
@@ -68,6 +71,15 @@ class MujocoBridge:
     def publish_state(self) -> None:
         self._writer.write(encode_lowstate(self.state_message()))
         self.stats.states_sent += 1
+        if self.cfg.record and (not self._rec_tick or self._rec_tick[-1] != self.robot.tick_ms):
+            self._rec_tick.append(self.robot.tick_ms)
+            self._rec_qpos.append(self.robot.data.qpos.copy())
+
+    def save_record(self) -> None:
+        if self.cfg.record:
+            np.savez(self.cfg.record, tick=np.asarray(self._rec_tick, np.int64),
+                     qpos=np.asarray(self._rec_qpos), commands_bad_crc=self.stats.commands_bad_crc,
+                     commands_received=self.stats.commands_received)
 
     def _apply_pending(self) -> int:
         """Apply every valid command waiting (lock-step: advance after each); returns how many were valid."""
@@ -127,4 +139,5 @@ class MujocoBridge:
             sleep = min(next_pub, t0 + (self.stats.physics_steps + 1) * dt) - time.monotonic()
             if sleep > 0:
                 time.sleep(sleep)
+        self.save_record()
         return self.stats

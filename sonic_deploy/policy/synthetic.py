@@ -66,9 +66,11 @@ def _io(contract: PolicyContract, encoder_dim=None, proprio_dim=None, actions_di
     return ins, outs
 
 
-def write_tracking_policy(path, contract: PolicyContract | None = None, *, kv: float = 0.02,
+def write_tracking_policy(path, contract: PolicyContract | None = None, *, kv: float = 0.02, balance: float = 1.0,
+                          balance_rate: float = 0.2,
                           encoder_dim=None, proprio_dim=None, actions_dim=29, meta_override: dict | None = None) -> Path:
-    """actions = (q_ref(t) - default) / action_scale - kv * dq / action_scale (first future frame)."""
+    """actions = (q_ref(t) - default) / action_scale - kv * dq / action_scale (first future frame), plus an
+    ankle-pitch balance reflex on the pelvis tilt (projected gravity x) and pitch rate (gyro y)."""
     from onnx import TensorProto, helper, numpy_helper
 
     c = contract or default_contract(hold_gains=True)
@@ -81,9 +83,14 @@ def write_tracking_policy(path, contract: PolicyContract | None = None, *, kv: f
         we[np.arange(n), np.arange(n)] = 1.0 / scale[:n]
     off = 0
     for t in c.obs_proprio:
+        base = off + (t.history - 1) * t.dim
         if t.name == "joint_vel":
-            base = off + (t.history - 1) * t.dim
             wp[base + np.arange(n), np.arange(n)] = -kv / scale[:n]
+        ankles = [4, 10] if n > 10 else []
+        if t.name == "projected_gravity":
+            wp[base + 0, ankles] = balance / scale[ankles]
+        if t.name == "base_ang_vel":
+            wp[base + 1, ankles] = balance_rate / scale[ankles]
         off += t.size
     wt = np.zeros((P, c.num_tokens), np.float32)
     nodes = [helper.make_node("MatMul", ["obs_encoder", "We"], ["a_e"]),

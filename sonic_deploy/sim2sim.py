@@ -1,0 +1,313 @@
+"""Sim-to-sim: the deploy controller against MuJoCo, in-process or through the DDS bridge on loopback.
+
+In-process runs on a simulated clock as fast as it can. ``through_dds`` starts ``sonic-deploy bridge`` in
+lock-step as a subprocess on loopback and drives it with the real :class:`G1DdsRobot`, so the run uses the
+hardware code path (codec, CRC, QoS) and still reproduces the in-process run step for step. Either way the
+controller sequences damping -> ramp -> active; the report has fall (and when), tracking errors (MPJPE
+global / root-relative in mm over the tracked bodies, mean absolute joint error), loop timing, real-time
+factor and faults. Tracking is evaluated from the simulator's ground-truth trajectory (the bridge records it);
+as on the robot, the player knows no position, so the reference's horizontal position is aligned with the
+pelvis at activation for the global MPJPE.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+from sonic_deploy.control.controller import Controller, ControllerConfig, Mode
+from sonic_deploy.control.safety import tilt_deg
+from sonic_deploy.inputs.motion_player import MotionPlayer
+from sonic_deploy.policy.runner import PolicyRunner
+from sonic_deploy.robots.g1 import G1, RobotSpec
+from sonic_deploy.robots.mujoco_robot import MujocoRobot
+
+FALL_HEIGHT = 0.35  # pelvis below this (m): fell
+FALL_TILT = 60.0  # deg
+
+
+@dataclass
+class Sim2SimConfig:
+    duration: float = 10.0  # seconds of simulated time, including damping and ramp
+    through_dds: bool = False
+    domain_id: int = 42
+    interface: str = "lo"
+    damping_duration: float = 0.2
+    ramp_duration: float = 1.0
+    hold_duration: float = 0.2
+    blend_time: float = 1.0
+    speed: float = 1.0
+    loop_motion: bool = True
+    bridge_timeout: float = 20.0
+
+
+@dataclass
+class Sim2SimReport:
+    policy: str
+    motion: str
+    mode: str
+    completed: bool
+    fell: bool
+    fall_time: float | None
+    duration_s: float
+    active_s: float
+    mpjpe_global_mm: float | None
+    mpjpe_root_mm: float | None
+    joint_error_rad: float | None
+    period_p50_ms: float
+    period_p99_ms: float
+    step_p50_ms: float
+    step_p99_ms: float
+    overruns: int
+    realtime_factor: float
+    faults: list = field(default_factory=list)
+    transitions: list = field(default_factory=list)
+    dds: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.completed and not self.faults
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, default=float)
+
+
+class _Trace:
+    def __init__(self):
+        self.tick, self.mode, self.t_active, self.q_ref, self.body_ref, self.wall = [], [], [], [], [], []
+
+
+def _record_step(trace: _Trace, tick: int, ctrl: Controller, player: MotionPlayer, now: float, wall: float) -> None:
+    trace.tick.append(tick)
+    trace.mode.append(ctrl.mode.value)
+    trace.wall.append(wall)
+    if ctrl.mode == Mode.ACTIVE and ctrl.active_since is not None:
+        t = now - ctrl.active_since
+        fr = player.frames(np.array([t]))
+        trace.t_active.append(t)
+        trace.q_ref.append(fr.joint_pos[0])
+        trace.body_ref.append(fr.body_pos_w[0])
+    else:
+        trace.t_active.append(np.nan)
+        trace.q_ref.append(None)
+        trace.body_ref.append(None)
+
+
+def evaluate(model: mujoco.MjModel, spec: RobotSpec, ticks: np.ndarray, qpos: np.ndarray, trace: _Trace,
+             body_names: tuple) -> dict:
+    """Tracking metrics from a ground-truth qpos trajectory keyed by tick; the state at tick k is what the
+    controller saw when it commanded step k, so it is compared with the reference for that step."""
+    data = mujoco.MjData(model)
+    bid = np.array([model.body(n).id for n in body_names])
+    by_tick = {int(t): i for i, t in enumerate(ticks)}
+    errs_g, errs_r, jerr, fall_time, offset = [], [], [], None, None
+    for k, tick in enumerate(trace.tick):
+        i = by_tick.get(int(tick))
+        if i is None:
+            continue
+        q = qpos[i]
+        tilt = tilt_deg(q[3:7])
+        if fall_time is None and (q[2] < FALL_HEIGHT or tilt > FALL_TILT):
+            fall_time = tick / 1000.0
+        if trace.q_ref[k] is None:
+            continue
+        data.qpos[:] = q
+        mujoco.mj_kinematics(model, data)
+        p = data.xpos[bid]
+        ref = trace.body_ref[k]
+        if offset is None:  # the robot has no odometry: align the reference's xy with the pelvis at activation
+            offset = np.array([p[0, 0] - ref[0, 0], p[0, 1] - ref[0, 1], 0.0])
+        ref = ref + offset
+        errs_g.append(np.linalg.norm(p - ref, axis=-1).mean())
+        errs_r.append(np.linalg.norm((p - p[0]) - (ref - ref[0]), axis=-1).mean())
+        jerr.append(np.abs(q[7:7 + spec.num_joints] - trace.q_ref[k]).mean())
+    mean = lambda v, s=1.0: float(np.mean(v) * s) if v else None  # noqa: E731
+    return {"mpjpe_global_mm": mean(errs_g, 1e3), "mpjpe_root_mm": mean(errs_r, 1e3), "joint_error_rad": mean(jerr),
+            "fell": fall_time is not None, "fall_time": fall_time}
+
+
+def _build(policy_path, motion_path, spec, cfg: Sim2SimConfig, robot_position=None):
+    from sonic_deploy.motion import load_clip
+
+    clip = load_clip(motion_path)
+    body_names = tuple(b for b in spec.tracked_bodies if b in clip.body_names)
+    player = MotionPlayer(clip, speed=cfg.speed, loop=cfg.loop_motion, blend_time=cfg.blend_time,
+                          robot_position=robot_position, body_names=body_names)
+    runner = PolicyRunner(policy_path, spec, available=player.provides)
+    ctrl = Controller(spec, runner, player, ControllerConfig(
+        ramp_duration=cfg.ramp_duration, auto=True, damping_duration=cfg.damping_duration,
+        hold_duration=cfg.hold_duration))
+    return clip, player, runner, ctrl, body_names
+
+
+def run_inprocess(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig(), spec: RobotSpec = G1,
+                  progress=None):
+    robot = MujocoRobot(spec, float32_io=True)
+    robot.clock = lambda: robot.tick_ms / 1000.0  # the same clock as the robot's tick over DDS
+    clip, player, runner, ctrl, body_names = _build(policy_path, motion_path, spec, cfg)
+    n = int(round(cfg.duration / spec.control_dt))
+    trace = _Trace()
+    ticks, qpos, step_t = [], [], []
+    t_wall0 = time.perf_counter()
+    for k in range(n):
+        w0 = time.perf_counter()
+        state = robot.read_state()
+        ticks.append(robot.tick_ms)
+        qpos.append(robot.data.qpos.copy())
+        now = robot.tick_ms / 1000.0
+        cmd = ctrl.step(state, now)
+        _record_step(trace, robot.tick_ms, ctrl, player, now, w0)
+        robot.write_command(cmd)
+        robot.advance()
+        step_t.append(time.perf_counter() - w0)
+        if progress:
+            progress(k + 1, n)
+    wall = time.perf_counter() - t_wall0
+    ev = evaluate(robot.model, spec, np.asarray(ticks), np.asarray(qpos), trace, body_names)
+    st = np.asarray(step_t) * 1e3
+    return _report(policy_path, motion_path, "in-process", True, cfg, ctrl, ev, np.full(n, spec.control_dt * 1e3), st,
+                   0, cfg.duration / wall, {}), (trace, np.asarray(ticks), np.asarray(qpos), robot.model)
+
+
+def start_bridge(domain_id: int, interface: str, record: str, idle_timeout: float = 5.0) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "sonic_deploy.bridge", "--domain", str(domain_id), "--interface", interface,
+           "--lockstep", "--idle-timeout", str(idle_timeout), "--record", record, "--quiet"]
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run_through_dds(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig(), spec: RobotSpec = G1,
+                    progress=None):
+    from sonic_deploy.dds.channel import DdsConfig
+    from sonic_deploy.robots.g1_dds import G1DdsRobot
+
+    tmp = tempfile.mkdtemp(prefix="sonic_sim2sim_")
+    record = os.path.join(tmp, "bridge_trajectory.npz")
+    proc = start_bridge(cfg.domain_id, cfg.interface, record)
+    try:
+        robot = G1DdsRobot(DdsConfig(domain_id=cfg.domain_id, interface=cfg.interface), spec, lockstep=True)
+        clip, player, runner, ctrl, body_names = _build(policy_path, motion_path, spec, cfg)
+        if not robot.wait_connected(cfg.bridge_timeout):
+            raise RuntimeError(f"bridge on domain {cfg.domain_id} ({cfg.interface}) did not answer within "
+                               f"{cfg.bridge_timeout:.0f}s: {proc.poll()=}")
+        n = int(round(cfg.duration / spec.control_dt))
+        trace = _Trace()
+        periods, step_t = [], []
+        state = robot.read_state()
+        completed = True
+        t_wall0 = last = time.perf_counter()
+        for k in range(n):
+            w0 = time.perf_counter()
+            if k:
+                state = robot.wait_state(after_tick=state.tick, timeout_s=2.0)
+                if state is None:
+                    completed = False
+                    break
+            now = state.tick / 1000.0
+            state.timestamp = now
+            cmd = ctrl.step(state, now)
+            _record_step(trace, state.tick, ctrl, player, now, w0)
+            robot.write_command(cmd)
+            t1 = time.perf_counter()
+            step_t.append(t1 - w0)
+            periods.append(t1 - last)
+            last = t1
+            if progress:
+                progress(k + 1, n)
+        wall = time.perf_counter() - t_wall0
+    finally:
+        try:
+            out, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            out, err = proc.communicate(timeout=5)
+    if not os.path.exists(record):
+        raise RuntimeError(f"bridge exited ({proc.returncode}) without a trajectory: {err[-2000:]}")
+    rec = np.load(record)
+    ev = evaluate(MujocoRobot(spec).model, spec, rec["tick"], rec["qpos"], trace, body_names)
+    dds = {"states_received": robot.stats.states_received, "states_bad_crc": robot.stats.states_bad_crc,
+           "commands_sent": robot.stats.commands_sent, "bridge_commands_received": int(rec["commands_received"]),
+           "bridge_commands_bad_crc": int(rec["commands_bad_crc"])}
+    sim_time = len(step_t) * spec.control_dt
+    return _report(policy_path, motion_path, "through-dds (lock-step)", completed, cfg, ctrl, ev,
+                   np.asarray(periods[1:] or [0.0]) * 1e3, np.asarray(step_t) * 1e3, 0, sim_time / wall, dds), \
+        (trace, rec["tick"], rec["qpos"], None)
+
+
+def _report(policy, motion, mode, completed, cfg, ctrl, ev, periods_ms, step_ms, overruns, rtf, dds) -> Sim2SimReport:
+    active = [t for t, m in ctrl.transitions if m == "active"]
+    end = cfg.duration
+    return Sim2SimReport(
+        policy=str(policy), motion=str(motion), mode=mode, completed=completed, fell=ev["fell"], fall_time=ev["fall_time"],
+        duration_s=cfg.duration, active_s=(end - active[0]) if active and ctrl.mode == Mode.ACTIVE else 0.0,
+        mpjpe_global_mm=ev["mpjpe_global_mm"], mpjpe_root_mm=ev["mpjpe_root_mm"], joint_error_rad=ev["joint_error_rad"],
+        period_p50_ms=float(np.percentile(periods_ms, 50)), period_p99_ms=float(np.percentile(periods_ms, 99)),
+        step_p50_ms=float(np.percentile(step_ms, 50)), step_p99_ms=float(np.percentile(step_ms, 99)), overruns=overruns,
+        realtime_factor=float(rtf), faults=[asdict(f) for f in ctrl.faults], transitions=list(ctrl.transitions), dds=dds)
+
+
+def run(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig(), spec: RobotSpec = G1, progress=None):
+    fn = run_through_dds if cfg.through_dds else run_inprocess
+    return fn(policy_path, motion_path, cfg, spec, progress)
+
+
+# --- outputs ------------------------------------------------------------------------------------------
+def write_plot(path, report: Sim2SimReport, trace: _Trace, ticks, qpos) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_tick = {int(t): i for i, t in enumerate(ticks)}
+    t = np.array([tk / 1000.0 for tk in trace.tick])
+    idx = [by_tick.get(int(tk)) for tk in trace.tick]
+    height = np.array([qpos[i][2] if i is not None else np.nan for i in idx])
+    jerr = np.array([np.abs(qpos[i][7:36] - r).mean() if (i is not None and r is not None) else np.nan
+                     for i, r in zip(idx, trace.q_ref)])
+    fig, ax = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
+    ax[0].plot(t, height)
+    ax[0].set_ylabel("pelvis z (m)")
+    ax[1].plot(t, jerr)
+    ax[1].set_ylabel("joint err (rad)")
+    modes = ["passive", "damping", "ramp", "active", "estop"]
+    ax[2].step(t, [modes.index(m) for m in trace.mode], where="post")
+    ax[2].set_yticks(range(len(modes)), modes)
+    ax[2].set_xlabel("time (s)")
+    fig.suptitle(f"{Path(report.motion).stem} ({report.mode})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def write_video(path, qpos, model=None, fps: int = 50, width: int = 640, height: int = 480) -> Path:
+    """Render the trajectory offscreen (MUJOCO_GL=egl or osmesa); raises RuntimeError with the reason if no GL works."""
+    import imageio
+
+    model = model or MujocoRobot(G1).model
+    data = mujoco.MjData(model)
+    try:
+        renderer = mujoco.Renderer(model, height=height, width=width)
+    except Exception as exc:  # noqa: BLE001
+        raise RuntimeError(f"offscreen rendering unavailable (MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}): {exc}") from None
+    cam = mujoco.MjvCamera()
+    cam.distance, cam.elevation, cam.azimuth = 3.0, -15.0, 135.0
+    with imageio.get_writer(str(path), fps=fps, codec="libx264", quality=7) as w:
+        for q in qpos:
+            data.qpos[:] = q
+            mujoco.mj_forward(model, data)
+            cam.lookat[:] = [q[0], q[1], 0.8]
+            renderer.update_scene(data, cam)
+            w.append_data(renderer.render())
+    renderer.close()
+    return Path(path)
