@@ -62,7 +62,7 @@ def test_recon_loss_decreases_when_trained_alone():
     for _ in range(30):
         _, aux = model.actor(obs, return_aux=True)
         loss = aux_losses.weighted_sum(aux_losses(aux))
-        first = float(loss) if first is None else first
+        first = loss.item() if first is None else first
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -82,7 +82,7 @@ def test_latent_alignment_pulls_encoders_together():
     for _ in range(20):
         _, aux = model.actor(obs, return_aux=True)
         loss = aux_losses.weighted_sum(aux_losses(aux))
-        vals.append(float(loss))
+        vals.append(loss.item())
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -115,9 +115,11 @@ def test_deploy_forward_matches_training_forward_and_traces():
         def forward(self, enc, prop):
             return self.mod.deploy_forward("teleop", enc, prop)
 
-    traced = torch.jit.trace(Deploy(m), (x, obs["policy"]))
+    # torch.export refuses data-dependent Python control flow; the batch dimension stays dynamic
+    batch = torch.export.Dim("batch")
+    exported = torch.export.export(Deploy(m), (x, obs["policy"]), dynamic_shapes=({0: batch}, {0: batch}))
     x2, p2 = torch.randn(3, x.shape[1]), torch.randn(3, P)
-    a_t, i_t = traced(x2, p2)
+    a_t, i_t = exported.module()(x2, p2)
     a_e, i_e = m.deploy_forward("teleop", x2, p2)
     assert torch.allclose(a_t, a_e) and torch.equal(i_t, i_e)
 
