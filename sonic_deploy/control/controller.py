@@ -91,13 +91,14 @@ class Controller:
             return JointCommand.passive(self.spec.num_joints) if self.mode == Mode.PASSIVE else self._damping()
         if state is None:
             return self._fail(Fault("state_missing", None, None, now, "no robot state received"), now)
-        if now - state.timestamp > s.state_timeout:
+        if now - state.timestamp > s.state_timeout + 1e-9:
             return self._fail(Fault("state_stale", None, now - state.timestamp, now,
                                     f"state older than {s.state_timeout:.3f}s"), now)
+        if np.isfinite(state.q).all():
+            self._last_q = state.q.copy()  # damping holds q* = the measured position
         fault = check_state(state, self.spec, s, now)
         if fault is not None:
             return self._fail(fault, now)
-        self._last_q = state.q.copy()
         if not s.warnings and (state.temperature >= s.temperature_warn).any():  # warn once, no fault
             i = int(np.argmax(state.temperature))
             s.warnings.append(Fault("motor_temperature_warning", self.spec.joint_names[i],
@@ -164,7 +165,7 @@ class Controller:
         frames = None
         if self.reference is not None:
             stamp = self.reference.stamp(now)
-            if now - stamp > s.input_timeout:
+            if now - stamp > s.input_timeout + 1e-9:
                 return self._fail(Fault("input_stale", None, now - stamp, now,
                                         f"reference older than {s.input_timeout:.3f}s"), now)
             frames = self.reference.frames(self.policy.reference_times(t) if self.policy else np.array([t]), state)

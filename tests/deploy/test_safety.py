@@ -1,0 +1,214 @@
+"""Fault injection: every fault ends in damping within one control period, with its cause; nothing escapes."""
+
+import time
+
+import numpy as np
+import pytest
+
+from sonic_deploy.control import Controller, ControllerConfig, Mode, SafetyConfig
+from sonic_deploy.dds.channel import lowstate_writer, participant
+from sonic_deploy.dds.codec import LowStateData, encode_lowstate
+from sonic_deploy.robots.base import JointCommand, RobotState
+from sonic_deploy.robots.g1 import G1
+from sonic_deploy.robots.g1_dds import G1DdsRobot
+
+DT = G1.control_dt
+N = G1.num_joints
+
+
+class FakePolicy:
+    kp, kd = G1.kp.copy(), G1.kd.copy()
+
+    def __init__(self):
+        self.action = np.zeros(N)
+        self.raise_on_infer = False
+
+    def reset(self):
+        pass
+
+    def reference_times(self, t):
+        return np.array([t])
+
+    def observe(self, state, frames):
+        return {"obs_proprio": np.concatenate([state.q, state.dq])[None].astype(np.float32)}
+
+    def term_at(self, name, i):
+        return "joint_pos_rel" if i < N else "joint_vel"
+
+    def infer(self, inputs):
+        if self.raise_on_infer:
+            raise RuntimeError("onnxruntime blew up")
+        return self.action.copy()
+
+    def commit(self, action):
+        pass
+
+    def targets(self, action):
+        return G1.default_joint_pos + G1.action_scale * action
+
+
+class FakeReference:
+    provides = frozenset({"joint_pos"})
+
+    def __init__(self):
+        self.frozen_at = None
+
+    def start(self, state, now):
+        pass
+
+    def stamp(self, now):
+        return self.frozen_at if self.frozen_at is not None else now
+
+    def frames(self, times, state=None):
+        return None
+
+
+def make_state(now, q=None, **kw) -> RobotState:
+    return RobotState(timestamp=now, q=G1.default_joint_pos.copy() if q is None else q, dq=np.zeros(N), tau=np.zeros(N),
+                      imu_quat=np.array([1.0, 0, 0, 0]), imu_gyro=np.zeros(3), imu_acc=np.array([0, 0, 9.81]),
+                      temperature=np.full(N, 40.0), **kw)
+
+
+def active_controller(**safety):
+    pol, ref = FakePolicy(), FakeReference()
+    ctrl = Controller(G1, pol, ref, ControllerConfig(ramp_duration=0.2, auto=True, damping_duration=0.1,
+                                                     hold_duration=0.1, safety=SafetyConfig(**safety)))
+    t = 0.0
+    while ctrl.mode != Mode.ACTIVE:
+        ctrl.step(make_state(t), t)
+        t += DT
+        assert t < 2.0
+    return ctrl, pol, ref, t
+
+
+def assert_damping(cmd: JointCommand, q_expected=None):
+    assert cmd.enable and np.all(cmd.kp == 0) and np.all(cmd.kd > 0)
+    if q_expected is not None:
+        np.testing.assert_allclose(cmd.q, q_expected)
+
+
+def test_sequence_reaches_active_and_runs_policy():
+    ctrl, pol, ref, t = active_controller()
+    assert [m for _, m in ctrl.transitions] == ["damping", "ramp", "active"]
+    pol.action[:] = 0.1
+    cmd = ctrl.step(make_state(t), t)
+    np.testing.assert_allclose(cmd.q, G1.default_joint_pos + 0.1 * G1.action_scale)
+    np.testing.assert_allclose(cmd.kp, G1.kp)
+    assert not ctrl.faults
+
+
+def test_state_stream_stops():
+    ctrl, pol, ref, t = active_controller(state_timeout=0.1)
+    last = make_state(t)
+    ctrl.step(last, t)
+    # the stream stops: the same (aging) state is all the controller gets
+    k = 1
+    while True:
+        now = t + k * DT
+        cmd = ctrl.step(last, now)
+        if now - last.timestamp > 0.1 + 1e-9:
+            break
+        assert ctrl.mode == Mode.ACTIVE
+        k += 1
+    assert ctrl.mode == Mode.ESTOP and ctrl.fault.cause == "state_stale"
+    assert_damping(cmd, last.q)
+    assert ctrl.fault.time == pytest.approx(now) and ctrl.fault.value > 0.1
+
+
+def test_input_stops():
+    ctrl, pol, ref, t = active_controller(input_timeout=0.2)
+    ref.frozen_at = t
+    k = 0
+    while ctrl.mode == Mode.ACTIVE:
+        k += 1
+        cmd = ctrl.step(make_state(t + k * DT), t + k * DT)
+    assert ctrl.fault.cause == "input_stale"
+    assert (t + k * DT) - ref.frozen_at > 0.2 and (t + (k - 1) * DT) - ref.frozen_at <= 0.2 + 1e-9  # first late period
+    assert_damping(cmd)
+
+
+def test_nan_action_and_observation():
+    ctrl, pol, ref, t = active_controller()
+    pol.action[17] = np.nan
+    cmd = ctrl.step(make_state(t), t)
+    assert ctrl.fault.cause == "nan_action" and ctrl.fault.joint == G1.joint_names[17]
+    assert_damping(cmd, G1.default_joint_pos)
+    ctrl, pol, ref, t = active_controller()
+    st = make_state(t)
+    st.dq[3] = np.inf
+    cmd = ctrl.step(st, t)
+    assert ctrl.fault.cause == "nan_state" and ctrl.fault.joint == G1.joint_names[3]
+    assert_damping(cmd)
+
+
+def test_exception_in_policy_does_not_escape():
+    ctrl, pol, ref, t = active_controller()
+    pol.raise_on_infer = True
+    cmd = ctrl.step(make_state(t), t)
+    assert ctrl.fault.cause == "exception" and "onnxruntime blew up" in ctrl.fault.detail
+    assert_damping(cmd)
+    # latched: later steps stay in damping, and clear_faults returns to damping (not active)
+    assert_damping(ctrl.step(make_state(t + DT), t + DT))
+    ctrl.clear_faults(t + 2 * DT)
+    assert ctrl.mode == Mode.DAMPING
+
+
+def test_joint_past_limit():
+    ctrl, pol, ref, t = active_controller()
+    # a policy action far past the limit is clipped to the soft limit, not sent
+    pol.action[3] = 100.0
+    cmd = ctrl.step(make_state(t), t)
+    assert cmd.q[3] <= G1.joint_upper[3] and not ctrl.faults
+    # a joint actually driven past its hard limit is a fault
+    q = G1.default_joint_pos.copy()
+    q[3] = G1.joint_upper[3] + 0.2
+    cmd = ctrl.step(make_state(t + DT, q=q), t + DT)
+    assert ctrl.fault.cause == "joint_position_limit" and ctrl.fault.joint == "left_knee_joint"
+    assert ctrl.fault.value == pytest.approx(q[3])
+    assert_damping(cmd, q)
+
+
+def test_remote_estop_and_overtemperature():
+    ctrl, pol, ref, t = active_controller()
+    keys = (1 << 5) | (1 << 9)  # L2 + B
+    remote = bytes([0, 0, keys & 0xFF, keys >> 8]) + bytes(36)
+    cmd = ctrl.step(make_state(t, wireless_remote=remote), t)
+    assert ctrl.fault.cause == "remote_estop"
+    assert_damping(cmd)
+    ctrl, pol, ref, t = active_controller()
+    st = make_state(t)
+    st.temperature[20] = 120.0
+    cmd = ctrl.step(st, t)
+    assert ctrl.fault.cause == "motor_overtemperature" and ctrl.fault.joint == G1.joint_names[20]
+    assert_damping(cmd)
+
+
+def test_crc_corrupted_lowstate_is_dropped_then_stale(dds_cfg):
+    dp = participant(dds_cfg)
+    writer = lowstate_writer(dp)
+    robot = G1DdsRobot(dds_cfg, G1)
+    msg = LowStateData(mode_machine=5)
+    msg.quaternion[:] = (1, 0, 0, 0)
+    msg.q[:N] = G1.default_joint_pos
+    msg.temperature[:] = 40
+    t_end = time.time() + 10
+    while robot.read_state() is None and time.time() < t_end:
+        writer.write(encode_lowstate(msg))
+        time.sleep(0.01)
+    good = robot.read_state()
+    assert good is not None and good.mode_machine == 5
+    # from now on every state is corrupted on the wire (one flipped bit after the CRC was computed)
+    bad = bytearray(encode_lowstate(msg))
+    bad[4 + 72 + 4] ^= 0x01  # motor_state[0].dq
+    for _ in range(20):
+        writer.write(bytes(bad))
+        time.sleep(0.005)
+        st = robot.read_state()
+    assert robot.stats.states_bad_crc >= 10
+    assert st is good  # the last good state is kept, never the corrupted one
+    ctrl = Controller(G1, FakePolicy(), FakeReference(), ControllerConfig(safety=SafetyConfig(state_timeout=0.1)))
+    ctrl.request("damping")
+    now = good.timestamp + 0.1 + DT
+    cmd = ctrl.step(st, now)
+    assert ctrl.fault.cause == "state_stale"
+    assert_damping(cmd)
