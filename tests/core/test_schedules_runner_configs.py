@@ -99,7 +99,6 @@ def test_base_config_loads_alone_and_sonic_release_size():
     assert base.algo.config.num_steps_per_env == 32 and base.algo.config.actor_learning_rate == 2e-5
     assert base.algo.config.critic_learning_rate == 1e-3 and base.algo.config.init_noise_std == 0.05
     assert base.algo.config.save_interval == 500 and base.actor_critic.latent_residual_mode == "post_quantization"
-    assert base.get("manager_env") is None
     cfg = _compose(RELEASE)
     # G1 tokenizer dims (10 future frames) and a 930-d policy history, as in the preset's comment
     dims = {"policy": 930, "critic": 600,
