@@ -1,0 +1,1 @@
+"""The motion-tracking environment: backend-neutral MDP (mdp/, managers/), simulator backends, the wrapper."""

@@ -1,0 +1,95 @@
+"""Build the training environment from the composed Hydra config: backend, motion library, MDP, wrapper."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from sonic_train.envs.managers.base import to_plain
+
+BACKENDS = {
+    "mujoco": "CPU MuJoCo (installed with sonic)",
+    "isaaclab": "Isaac Lab 3 (a Python 3.12 environment: pip install 'isaaclab[newton]' per the Isaac Lab docs, "
+                "then pip install -e '.[train]')",
+}
+
+
+class BackendUnavailable(RuntimeError):
+    """A selected simulator backend that is unknown or not installed; the message says how to get it."""
+
+
+def default_motion_cache() -> Path:
+    return Path(os.environ.get("SONIC_CACHE_DIR", Path.home() / ".cache" / "sonic")) / "motions" / "synthetic"
+
+
+def resolve_motions(path: str | None, experiment_dir: str | None = None) -> Path:
+    """``path`` if given; else the synthetic set, generated on first use into the cache folder."""
+    if path:
+        p = Path(path).expanduser()
+        if not p.exists():
+            raise FileNotFoundError(f"+motions={path}: no such file or folder")
+        return p
+    out = default_motion_cache()
+    if not out.is_dir() or not any(out.glob("*.npz")):
+        from sonic_deploy.motion.synth import synthesize_all
+
+        out.mkdir(parents=True, exist_ok=True)
+        synthesize_all(out)
+    return out
+
+
+def make_backend(sim_cfg: Any, num_envs: int, robot, device: str = "cpu"):
+    sim = dict(to_plain(sim_cfg) or {"backend": "mujoco"})
+    name = sim.get("backend", "mujoco")
+    if name == "mujoco":
+        from sonic_deploy.robots.scene import SceneConfig
+        from sonic_train.envs.mujoco import MujocoBackend
+
+        scene = SceneConfig(physics_dt=float(sim.get("physics_dt", robot.physics_dt)))
+        return MujocoBackend(num_envs, robot, scene, decimation=sim.get("decimation"),
+                             num_threads=sim.get("num_threads"), device=device,
+                             contact_forces=bool(sim.get("contact_forces", True)))
+    if name == "isaaclab":
+        try:
+            import isaaclab  # noqa: F401
+        except ImportError as exc:
+            raise BackendUnavailable(f"sim=isaaclab: Isaac Lab is not installed here; install {BACKENDS[name]}") from exc
+        raise BackendUnavailable("sim=isaaclab: the Isaac Lab adapter is not part of this version; use sim=mujoco")
+    raise BackendUnavailable(f"sim={name}: unknown simulator backend; choose one of {sorted(BACKENDS)}")
+
+
+def make_env(cfg: DictConfig, quiet: bool = False, replay: bool | None = None, motions: str | None = None):
+    """The wrapped env for the root config (``num_envs``, ``sim``, ``manager_env``, ``seed``, ``motions``)."""
+    import torch
+
+    from sonic_deploy.motion.library import MotionLibrary
+    from sonic_train.envs.tracking_env import TrackingEnv
+    from sonic_train.envs.wrapper import ManagerEnvWrapper
+    from sonic_train.modules.universal_token import encoder_probs_from_cfg
+    from sonic_train.robots.g1 import G1
+
+    me = cfg.get("manager_env", None)
+    if me is None:
+        raise ValueError("no manager_env in the config (base.yaml's default is manager_env: base_env)")
+    env_cfg = dict(to_plain(me.get("config", {})) or {})
+    backend = make_backend(cfg.get("sim", None), int(cfg.num_envs), G1, device=str(cfg.get("device", "cpu")))
+    lib = MotionLibrary.from_paths(str(resolve_motions(motions or cfg.get("motions", None))))
+    ac = cfg.get("actor_critic", None)
+    probs = None
+    if ac is not None and ac.get("encoder_sample_probs", None) is not None and ac.get("encoders", None) is not None:
+        probs = encoder_probs_from_cfg(to_plain(ac.encoder_sample_probs), list(ac.encoders.keys()))
+    env = TrackingEnv(me, backend, lib, G1, seed=int(cfg.get("seed", 0)), encoder_sample_probs=probs, quiet=quiet)
+    replay = bool(env_cfg.get("replay", False)) if replay is None else replay
+    wrapped = ManagerEnvWrapper(env, replay=replay)
+    if env_cfg.get("action_transform"):
+        from sonic_train.envs.wrapper import load_action_transform
+
+        obs = wrapped.reset()
+        module = load_action_transform(env_cfg["action_transform"], cfg, obs, env.num_actions)
+        dim = getattr(module, "latent_dim", env.num_actions)
+        wrapped = ManagerEnvWrapper(env, replay=replay, action_transform=module, action_transform_dim=dim)
+    del torch
+    return wrapped

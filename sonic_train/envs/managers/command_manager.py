@@ -1,0 +1,170 @@
+"""The motion command: which clip and time each env tracks, its reference frame now and a future window.
+
+Clips and start times are drawn from the :class:`MotionLibrary` by weight (adaptive resampling changes the
+weights); the reference advances with the control step. Frames are looked up for all envs at once from the
+library's concatenated arrays, moved to the device once (linear blend of positions/velocities, slerp of
+orientations between the two nearest frames).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from sonic_train.envs.managers.base import print_table
+from sonic_train.envs.mdp.math import quat_slerp
+
+_QUAT_KEYS = ("body_quat_w", "vr_quat")
+
+
+class MotionCommand:
+    def __init__(self, env, library, body_names: Sequence[str], joint_names: Sequence[str],
+                 random_start: bool = True, start_at_zero_prob: float = 0.0, quiet: bool = False):
+        self.env = env
+        self.library = library
+        self.random_start = bool(random_start)
+        self.start_at_zero_prob = float(start_at_zero_prob)
+        self.quiet = quiet
+        dev = env.device
+        if tuple(library.joint_names) != tuple(joint_names):
+            raise ValueError(f"motion joints {library.joint_names} differ from the robot's {tuple(joint_names)}")
+        missing = [b for b in body_names if b not in library.body_names]
+        if missing:
+            raise ValueError(f"motion library lacks bodies {missing} the simulator reports")
+        perm = [library.body_names.index(b) for b in body_names]
+        cat = library.concatenated()
+        self.data: dict[str, torch.Tensor] = {}
+        for k, v in cat.items():
+            if k.startswith("body_"):
+                v = v[:, perm]
+            self.data[k] = torch.as_tensor(v, dtype=torch.float32, device=dev)
+        self.fps = torch.as_tensor(library.fps, dtype=torch.float32, device=dev)
+        self.num_frames = torch.as_tensor(library.num_frames, dtype=torch.long, device=dev)
+        self.offsets = torch.as_tensor(library.offsets, dtype=torch.long, device=dev)
+        self.durations = torch.as_tensor(library.durations, dtype=torch.float32, device=dev)
+        n = env.num_envs
+        self.clip_ids = torch.zeros(n, dtype=torch.long, device=dev)
+        self.times = torch.zeros(n, device=dev)
+        self.start_times = torch.zeros(n, device=dev)
+        self._ref: ReferenceFrame | None = None
+        self._future: dict[tuple[int, float], ReferenceFrame] = {}
+
+    # ------------------------------------------------------------------ lookup
+    def frames(self, clip_ids: torch.Tensor, times: torch.Tensor) -> "LazyReferenceFrame":
+        """Reference at ``times`` (any shape S, seconds, clamped to each clip) of ``clip_ids`` (shape S).
+
+        Fields are blended on first access only (a future window needs a few of them)."""
+        fps = self.fps[clip_ids]
+        last = (self.num_frames[clip_ids] - 1).float()
+        f = torch.minimum(torch.clamp(times * fps, min=0.0), last)
+        i0 = torch.floor(f)
+        alpha = f - i0
+        i0 = i0.long()
+        i1 = torch.minimum(i0 + 1, self.num_frames[clip_ids] - 1)
+        off = self.offsets[clip_ids]
+        return LazyReferenceFrame(self.data, i0 + off, i1 + off, alpha)
+
+    @property
+    def ref(self) -> "LazyReferenceFrame":
+        """The reference at the current time of each env (cached until the next step or reset)."""
+        if self._ref is None:
+            self._ref = self.frames(self.clip_ids, self.times)
+        return self._ref
+
+    def future(self, num_frames: int, dt: float) -> "LazyReferenceFrame":
+        """Frames at t + k dt, k = 0..F-1: fields shaped [N, F, ...] (cached per (F, dt) until the next step)."""
+        key = (int(num_frames), float(dt))
+        if key not in self._future:
+            k = torch.arange(num_frames, device=self.times.device, dtype=torch.float32) * dt
+            t = self.times[:, None] + k[None]
+            ids = self.clip_ids[:, None].expand_as(t)
+            self._future[key] = self.frames(ids, t)
+        return self._future[key]
+
+    def time_left(self) -> torch.Tensor:
+        return self.durations[self.clip_ids] - self.times
+
+    # ------------------------------------------------------------------ progress
+    def _invalidate(self) -> None:
+        self._ref = None
+        self._future.clear()
+
+    def step(self, dt: float) -> None:
+        self.times += dt
+        self._invalidate()
+
+    def resample(self, env_ids: torch.Tensor) -> None:
+        """New clip and start time for ``env_ids`` (clip by library weight; time uniform in the clip or 0)."""
+        n = len(env_ids)
+        if n == 0:
+            return
+        ids, times = self.library.sample(n, self.env.np_rng, random_start=self.random_start)
+        if self.start_at_zero_prob > 0:
+            times = np.where(self.env.np_rng.uniform(size=n) < self.start_at_zero_prob, 0.0, times)
+        self.clip_ids[env_ids] = torch.as_tensor(ids, dtype=torch.long, device=self.clip_ids.device)
+        t = torch.as_tensor(times, dtype=torch.float32, device=self.times.device)
+        self.times[env_ids] = t
+        self.start_times[env_ids] = t
+        self._invalidate()
+
+    def set_weights(self, weights: np.ndarray) -> None:
+        self.library.set_weights(weights)
+
+    def state_dict(self) -> dict:
+        return {"clip_ids": self.clip_ids.clone(), "times": self.times.clone(), "start_times": self.start_times.clone(),
+                "weights": torch.as_tensor(self.library.weights)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.clip_ids.copy_(state["clip_ids"])
+        self.times.copy_(state["times"])
+        self.start_times.copy_(state["start_times"])
+        self.library.set_weights(state["weights"].numpy())
+        self._invalidate()
+
+    def print_summary(self) -> str:
+        rows = [[n, f"{d:.2f}", f"{w:.3f}"] for n, d, w in zip(self.library.names, self.library.durations,
+                                                               self.library.weights)]
+        return print_table(f"Motion command ({len(self.library)} clips)", ["clip", "duration s", "weight"], rows,
+                           self.quiet)
+
+
+class LazyReferenceFrame:
+    """A :class:`ReferenceFrame` whose fields are interpolated when first read (then cached)."""
+
+    FIELDS = ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w",
+              "smpl_joints", "vr_pos", "vr_quat")
+
+    def __init__(self, data: dict[str, torch.Tensor], i0: torch.Tensor, i1: torch.Tensor, alpha: torch.Tensor):
+        self._data, self._i0, self._i1, self._alpha = data, i0, i1, alpha
+        self._cache: dict[str, torch.Tensor] = {}
+
+    def _blend(self, key: str, arr: torch.Tensor) -> torch.Tensor:
+        a0, a1 = arr[self._i0], arr[self._i1]
+        w = self._alpha.reshape(self._alpha.shape + (1,) * (a0.dim() - self._alpha.dim()))
+        return quat_slerp(a0, a1, w) if key in _QUAT_KEYS else a0 + (a1 - a0) * w
+
+    def __getattr__(self, key: str):
+        if key.startswith("_") or key not in self.FIELDS:
+            raise AttributeError(key)
+        if key not in self._cache:
+            arr = self._data.get(key)
+            self._cache[key] = None if arr is None else self._blend(key, arr)
+        return self._cache[key]
+
+    @property
+    def root_pos_w(self) -> torch.Tensor:
+        if "body_pos_w" in self._cache:
+            return self._cache["body_pos_w"][..., 0, :]
+        if "_root_pos" not in self._cache:
+            self._cache["_root_pos"] = self._blend("body_pos_w", self._data["body_pos_w"][:, 0])
+        return self._cache["_root_pos"]
+
+    @property
+    def root_quat_w(self) -> torch.Tensor:
+        if "body_quat_w" in self._cache:
+            return self._cache["body_quat_w"][..., 0, :]
+        if "_root_quat" not in self._cache:
+            self._cache["_root_quat"] = self._blend("body_quat_w", self._data["body_quat_w"][:, 0])
+        return self._cache["_root_quat"]

@@ -1,0 +1,109 @@
+"""Observation groups: terms computed, scaled, kept with history and concatenated in config order.
+
+A term with history ``H`` occupies ``H * dim`` values, oldest first; a concatenated group is term-major.
+:meth:`ObservationManager.layout` exports exactly this (the ONNX export writes it into metadata).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from sonic_train.envs.managers.base import TermCfg, parse_terms, print_table, to_plain
+from sonic_train.envs.mdp import observations as obs_mod
+
+INDEX_TERMS = ("encoder_index",)
+
+
+class _Term:
+    def __init__(self, cfg: TermCfg, history: int):
+        self.cfg = cfg
+        self.name = cfg.name
+        self.history = int(cfg.extra.get("history_length", history))
+        scale = cfg.extra.get("scale", 1.0)
+        self.scale = scale
+        self.dim = 0
+        self.buf: torch.Tensor | None = None
+        self.needs_fill: torch.Tensor | None = None
+        self.is_index = cfg.name in INDEX_TERMS or cfg.extra.get("index", False)
+
+    def compute(self, env) -> torch.Tensor:
+        raw = self.cfg.func(env, **self.cfg.params)
+        if self.is_index:
+            return raw
+        x = raw.reshape(raw.shape[0], -1).float()
+        if not (isinstance(self.scale, (int, float)) and self.scale == 1.0):
+            x = x * torch.as_tensor(self.scale, dtype=x.dtype, device=x.device)
+        self.dim = x.shape[1]
+        if self.history <= 1:
+            return x
+        if self.buf is None or self.buf.shape[0] != x.shape[0]:
+            self.buf = x.unsqueeze(1).repeat(1, self.history, 1)
+            self.needs_fill = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+        else:
+            self.buf = torch.cat([self.buf[:, 1:], x.unsqueeze(1)], dim=1)
+            if self.needs_fill.any():
+                self.buf[self.needs_fill] = x[self.needs_fill].unsqueeze(1).expand(-1, self.history, -1)
+                self.needs_fill[:] = False
+        return self.buf.reshape(x.shape[0], -1)
+
+    def reset(self, env_ids: torch.Tensor) -> None:
+        if self.needs_fill is not None:
+            self.needs_fill[env_ids] = True
+
+
+class ObservationManager:
+    def __init__(self, env, groups_cfg: Mapping[str, Any], quiet: bool = False):
+        self.env = env
+        self.groups: dict[str, list[_Term]] = {}
+        self.concatenate: dict[str, bool] = {}
+        for group, gcfg in (to_plain(groups_cfg) or {}).items():
+            if gcfg is None:
+                continue
+            gcfg = dict(gcfg)
+            terms = parse_terms(gcfg.get("terms", {}), obs_mod)
+            hist = int(gcfg.get("history_length", 1) or 1)
+            self.groups[group] = [_Term(t, hist) for t in terms]
+            self.concatenate[group] = bool(gcfg.get("concatenate", True))
+        self.quiet = quiet
+
+    def compute(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for group, terms in self.groups.items():
+            vals = {t.name: t.compute(self.env) for t in terms}
+            if self.concatenate[group]:
+                out[group] = torch.cat([v for n, v in vals.items()], dim=-1)
+            else:
+                out[group] = vals
+        return out
+
+    def reset(self, env_ids: torch.Tensor) -> None:
+        for terms in self.groups.values():
+            for t in terms:
+                t.reset(env_ids)
+
+    def layout(self) -> dict[str, list[dict[str, Any]]]:
+        """Per group, in order: name, dim (one frame), history, scale, offset and size in the group vector.
+
+        Call after one :meth:`compute` (dims are read off the computed terms)."""
+        out = {}
+        for group, terms in self.groups.items():
+            rows, off = [], 0
+            for t in terms:
+                size = 1 if t.is_index else t.dim * max(t.history, 1)
+                scale = t.scale if isinstance(t.scale, (int, float)) else list(t.scale)
+                rows.append({"name": t.name, "dim": 1 if t.is_index else t.dim, "history": max(t.history, 1),
+                             "scale": scale, "params": dict(t.cfg.params), "offset": off, "size": size,
+                             "dtype": "int64" if t.is_index else "float32"})
+                off += size
+            out[group] = rows
+        return out
+
+    def print_summary(self) -> str:
+        rows = []
+        for group, rs in self.layout().items():
+            for r in rs:
+                rows.append([group, r["name"], r["dim"], r["history"], r["scale"], r["size"]])
+        return print_table("Observations", ["group", "term", "dim", "history", "scale", "size"], rows, self.quiet)

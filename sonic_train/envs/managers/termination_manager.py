@@ -1,0 +1,69 @@
+"""Terminations: failure terms end an episode, ``time_out: true`` terms truncate it (the trainer bootstraps)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from sonic_train.envs.managers.base import parse_terms, print_table
+from sonic_train.envs.mdp import terminations as term_mod
+
+
+class TerminationManager:
+    def __init__(self, env, terms_cfg: Mapping[str, Any], quiet: bool = False):
+        self.env = env
+        self.terms = parse_terms(terms_cfg, term_mod)
+        self.by_name = {t.name: t for t in self.terms}
+        n, dev = env.num_envs, env.device
+        self.terminated = torch.zeros(n, dtype=torch.bool, device=dev)
+        self.time_outs = torch.zeros(n, dtype=torch.bool, device=dev)
+        self.term_dones = {t.name: torch.zeros(n, dtype=torch.bool, device=dev) for t in self.terms}
+        self._success: dict[str, deque] = {}
+        self.quiet = quiet
+
+    def compute(self) -> tuple[torch.Tensor, torch.Tensor]:
+        self.terminated = torch.zeros_like(self.terminated)
+        self.time_outs = torch.zeros_like(self.time_outs)
+        for t in self.terms:
+            d = t.func(self.env, **t.params).bool()
+            self.term_dones[t.name] = d
+            if t.extra.get("time_out", False):
+                self.time_outs |= d
+            else:
+                self.terminated |= d
+        # a step that both fails and runs out of time counts as a failure
+        self.time_outs &= ~self.terminated
+        return self.terminated, self.time_outs
+
+    def set_param(self, term: str, param: str, value: Any) -> None:
+        if term not in self.by_name:
+            raise KeyError(f"no termination term {term!r}; have {list(self.by_name)}")
+        self.by_name[term].params[param] = value
+
+    def get_param(self, term: str, param: str) -> Any:
+        return self.by_name[term].params[param]
+
+    # ------------------------------------------------------------------ success statistics for curricula
+    def record(self, env_ids: torch.Tensor) -> dict[str, float]:
+        """Log why the ``env_ids`` episodes ended and feed the success windows."""
+        out = {f"termination/{k}": float(v[env_ids].float().mean()) for k, v in self.term_dones.items()}
+        succ = (~self.terminated[env_ids]).float().tolist()
+        self._success.setdefault("default", deque(maxlen=4096))
+        for win in self._success.values():
+            win.extend(succ)
+        return out
+
+    def recent_success(self, min_episodes: int, key: str = "default") -> float | None:
+        win = self._success.setdefault(key, deque(maxlen=4096))
+        return (sum(win) / len(win)) if len(win) >= min_episodes else None
+
+    def reset_success_window(self, key: str = "default") -> None:
+        self._success.setdefault(key, deque(maxlen=4096)).clear()
+
+    def print_summary(self) -> str:
+        rows = [[t.name, "time-out" if t.extra.get("time_out", False) else "failure",
+                 ", ".join(f"{k}={v}" for k, v in t.params.items())] for t in self.terms]
+        return print_table("Terminations", ["term", "kind", "params"], rows, self.quiet)

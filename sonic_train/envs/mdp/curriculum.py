@@ -1,0 +1,45 @@
+"""Curriculum terms: ``f(env, env_ids, state, **params)`` run at resets; they retune terms and report a value.
+
+``state`` is a per-term dict the term keeps between calls.
+"""
+
+from __future__ import annotations
+
+
+def adaptive_termination_threshold(env, env_ids, state: dict, term: str, param: str, start: float, end: float,
+                                   step: float, success_up: float = 0.8, success_down: float = 0.5,
+                                   min_episodes: int = 64) -> float:
+    """Move a termination threshold from ``start`` toward ``end`` by ``step`` when the recent success rate
+    (episodes ended by time-out, not failure) is above ``success_up``; back by ``step`` below ``success_down``."""
+    tm = env.termination_manager
+    cur = float(state.setdefault("value", start))
+    st = tm.recent_success(min_episodes)
+    if st is not None:
+        direction = 1.0 if end > start else -1.0
+        if st > success_up:
+            cur = cur + direction * step
+        elif st < success_down:
+            cur = cur - direction * step
+        lo, hi = min(start, end), max(start, end)
+        cur = min(max(cur, lo), hi)
+        tm.reset_success_window()
+    state["value"] = cur
+    tm.set_param(term, param, cur)
+    return cur
+
+
+def event_level(env, env_ids, state: dict, start_level: int = 0, max_level: int = 4, success_up: float = 0.8,
+                success_down: float = 0.4, min_episodes: int = 128) -> float:
+    """Raise the domain-randomisation level (0..max_level) when the success rate is high, lower it when low."""
+    tm = env.termination_manager
+    level = int(state.setdefault("value", start_level))
+    st = tm.recent_success(min_episodes, key="event_level")
+    if st is not None:
+        if st > success_up:
+            level = min(level + 1, max_level)
+        elif st < success_down:
+            level = max(level - 1, 0)
+        tm.reset_success_window(key="event_level")
+    state["value"] = level
+    env.event_manager.set_level(level)
+    return float(level)

@@ -1,0 +1,221 @@
+"""CPU MuJoCo backend: ``num_envs`` MjData stepped in parallel by a thread pool over chunks.
+
+``mj_step`` releases the GIL, so worker threads step their chunk of environments on separate cores (see
+``benchmarks/env_throughput.py`` for the measured choice against ``mujoco.rollout`` and processes). After the
+decimation steps each worker also refreshes kinematics (positions and velocities of the post-step state) and
+copies its envs' arrays into shared numpy buffers; :meth:`read_state` then turns those buffers into a torch
+:class:`RobotState` with batched array maths only. The scene is the robot spec's (``load_model``): PD runs
+inside MuJoCo as position actuators, so a control step is: write ``ctrl`` = joint targets, ``mj_step`` x decimation.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import mujoco
+import numpy as np
+import torch
+
+from sonic_deploy.robots.g1 import G1, RobotSpec
+from sonic_deploy.robots.scene import SceneConfig, load_model, set_pd_gains
+from sonic_train.envs.mdp.state import RobotState
+
+
+def _as_np(x, dtype=np.float64) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=dtype)
+
+
+class MujocoBackend:
+    name = "mujoco"
+
+    def __init__(self, num_envs: int, robot: RobotSpec = G1, scene: SceneConfig | None = None,
+                 decimation: int | None = None, num_threads: int | None = None, device: str = "cpu",
+                 contact_forces: bool = True, gains: str = "tracking"):
+        scene = scene or SceneConfig(physics_dt=robot.physics_dt, gains=gains)
+        self.robot = robot
+        self.num_envs = int(num_envs)
+        self.device = torch.device(device)
+        self.model = load_model(robot, scene)
+        self.physics_dt = float(self.model.opt.timestep)
+        self.decimation = int(decimation or robot.decimation)
+        self.control_dt = self.physics_dt * self.decimation
+        self.contact_forces = bool(contact_forces)
+        m = self.model
+        self.body_names = tuple(m.body(i).name for i in range(1, m.nbody))
+        self.joint_names = robot.joint_names
+        self.nq, self.nv, self.nb, self.nu = m.nq, m.nv, m.nbody - 1, m.nu
+        self.models = [m] * self.num_envs  # a private copy replaces the shared one at the first randomisation
+        self.datas = [mujoco.MjData(m) for _ in range(self.num_envs)]
+        self._base_kp = m.actuator_gainprm[:, 0].copy()
+        self._base_kd = -m.actuator_biasprm[:, 2].copy()
+        self._base_friction = m.geom_friction[:, 0].copy()
+        self._base_mass = m.body_mass.copy()
+        self._foot_geoms = np.array([i for i in range(m.ngeom)
+                                     if "foot" in (m.geom(i).name or "") and m.geom_conaffinity[i]], dtype=np.int64)
+        self.ctrl = np.zeros((self.num_envs, self.nu))
+        self.qpos = np.zeros((self.num_envs, self.nq))
+        self.qvel = np.zeros((self.num_envs, self.nv))
+        self.xpos = np.zeros((self.num_envs, self.nb, 3))
+        self.xquat = np.zeros((self.num_envs, self.nb, 4))
+        self.cvel = np.zeros((self.num_envs, self.nb, 6))
+        self.com = np.zeros((self.num_envs, 3))
+        self.cfrc = np.zeros((self.num_envs, self.nb, 6))
+        threads = int(num_threads or os.cpu_count() or 1)
+        self.num_threads = max(1, min(threads, self.num_envs))
+        self.chunks = [np.arange(i, self.num_envs, self.num_threads) for i in range(self.num_threads)]
+        self.pool = ThreadPoolExecutor(self.num_threads) if self.num_threads > 1 else None
+        self.feet_ids = tuple(self.body_names.index(b) for b in robot.feet_bodies)
+        for i in range(self.num_envs):
+            self._reset_default(i)
+
+    # ------------------------------------------------------------------ stepping
+    def _copy_out(self, i: int) -> None:
+        d = self.datas[i]
+        self.qpos[i] = d.qpos
+        self.qvel[i] = d.qvel
+        self.xpos[i] = d.xpos[1:]
+        self.xquat[i] = d.xquat[1:]
+        self.cvel[i] = d.cvel[1:]
+        self.com[i] = d.subtree_com[1]
+        if self.contact_forces:
+            self.cfrc[i] = d.cfrc_ext[1:]
+
+    def _step_chunk(self, ids: np.ndarray) -> None:
+        for i in ids:
+            m, d = self.models[i], self.datas[i]
+            d.ctrl[:] = self.ctrl[i]
+            for _ in range(self.decimation):
+                mujoco.mj_step(m, d)
+            if self.contact_forces:
+                mujoco.mj_rnePostConstraint(m, d)  # contact forces of the last step's state
+            mujoco.mj_kinematics(m, d)  # body poses and velocities of the post-step state
+            mujoco.mj_comPos(m, d)
+            mujoco.mj_comVel(m, d)
+            self._copy_out(i)
+
+    def _run(self, fn) -> None:
+        if self.pool is None:
+            fn(self.chunks[0])
+        else:
+            for f in [self.pool.submit(fn, c) for c in self.chunks]:
+                f.result()
+
+    def step(self, joint_targets: torch.Tensor) -> None:
+        """Hold ``joint_targets`` [N, J] for ``decimation`` physics steps in every env."""
+        self.ctrl[:] = _as_np(joint_targets)
+        self._run(self._step_chunk)
+
+    def raw_step(self, nsteps: int = 1) -> None:
+        """``mj_step`` every env ``nsteps`` times with the current ctrl, through the same pool (benchmarks)."""
+        def fn(ids):
+            for i in ids:
+                m, d = self.models[i], self.datas[i]
+                for _ in range(nsteps):
+                    mujoco.mj_step(m, d)
+        self._run(fn)
+
+    # ------------------------------------------------------------------ state
+    def read_state(self) -> RobotState:
+        """The state of all envs as torch tensors (batched maths only, no per-env Python)."""
+        f = lambda a: torch.from_numpy(a).to(self.device, torch.float32)  # noqa: E731
+        qpos, qvel = self.qpos, self.qvel
+        quat = qpos[:, 3:7]
+        # free joint: linear velocity in world, angular velocity in the body frame
+        w_local = qvel[:, 3:6]
+        ang_w = _quat_rotate_np(quat, w_local)
+        # cvel = [ang, lin] about the subtree centre of mass; move the linear part to each body origin
+        ang_b = self.cvel[..., :3]
+        lin_b = self.cvel[..., 3:] + np.cross(ang_b, self.xpos - self.com[:, None, :])
+        return RobotState(
+            body_names=self.body_names,
+            root_pos_w=f(qpos[:, :3]), root_quat_w=f(quat), root_lin_vel_w=f(qvel[:, :3]), root_ang_vel_w=f(ang_w),
+            joint_pos=f(qpos[:, 7:]), joint_vel=f(qvel[:, 6:]),
+            body_pos_w=f(self.xpos), body_quat_w=f(self.xquat), body_lin_vel_w=f(lin_b), body_ang_vel_w=f(ang_b),
+            body_contact_force_w=f(self.cfrc[..., 3:]), feet_ids=self.feet_ids,
+        )
+
+    # ------------------------------------------------------------------ resets
+    def _reset_default(self, i: int) -> None:
+        m, d = self.models[i], self.datas[i]
+        mujoco.mj_resetData(m, d)
+        d.qpos[:3] = (0.0, 0.0, self.robot.default_root_height)
+        d.qpos[3:7] = (1.0, 0.0, 0.0, 0.0)
+        d.qpos[7:] = self.robot.default_joint_pos
+        d.ctrl[:] = self.robot.default_joint_pos
+        self.ctrl[i] = self.robot.default_joint_pos
+        mujoco.mj_forward(m, d)
+        self._copy_out(i)
+
+    def reset_envs(self, env_ids, root_pos, root_quat, root_lin_vel_w, root_ang_vel_w, joint_pos, joint_vel) -> None:
+        """Put ``env_ids`` on the given root pose/velocity (world) and joint state, at rest otherwise."""
+        ids = _as_np(env_ids, np.int64).reshape(-1)
+        rp, rq = _as_np(root_pos), _as_np(root_quat)
+        rq = rq / np.linalg.norm(rq, axis=-1, keepdims=True)
+        lv, av = _as_np(root_lin_vel_w), _as_np(root_ang_vel_w)
+        av_local = _quat_rotate_np(rq, av, inverse=True)
+        jp, jv = _as_np(joint_pos), _as_np(joint_vel)
+        for k, i in enumerate(ids):
+            m, d = self.models[i], self.datas[i]
+            mujoco.mj_resetData(m, d)
+            d.qpos[:3] = rp[k]
+            d.qpos[3:7] = rq[k]
+            d.qpos[7:] = jp[k]
+            d.qvel[:3] = lv[k]
+            d.qvel[3:6] = av_local[k]
+            d.qvel[6:] = jv[k]
+            d.ctrl[:] = jp[k]
+            self.ctrl[i] = jp[k]
+            mujoco.mj_forward(m, d)
+            if self.contact_forces:
+                mujoco.mj_rnePostConstraint(m, d)
+            self._copy_out(i)
+
+    # ------------------------------------------------------------------ randomisation
+    def _own_model(self, i: int) -> mujoco.MjModel:
+        if self.models[i] is self.model:
+            self.models[i] = copy.copy(self.model)
+        return self.models[i]
+
+    def set_friction_scale(self, env_ids, scale) -> None:
+        s = _as_np(scale)
+        for k, i in enumerate(_as_np(env_ids, np.int64).reshape(-1)):
+            m = self._own_model(i)
+            m.geom_friction[self._foot_geoms, 0] = self._base_friction[self._foot_geoms] * s[k]
+
+    def set_body_mass_delta(self, env_ids, body: str, delta) -> None:
+        b = self.model.body(body).id
+        dm = _as_np(delta)
+        for k, i in enumerate(_as_np(env_ids, np.int64).reshape(-1)):
+            m = self._own_model(i)
+            m.body_mass[b] = max(self._base_mass[b] + dm[k], 0.1)
+
+    def set_gain_scale(self, env_ids, kp_scale, kd_scale) -> None:
+        kps, kds = _as_np(kp_scale), _as_np(kd_scale)
+        for k, i in enumerate(_as_np(env_ids, np.int64).reshape(-1)):
+            set_pd_gains(self._own_model(i), self._base_kp * kps[k], self._base_kd * kds[k])
+
+    def add_root_velocity(self, env_ids, lin_vel_w, ang_vel_w) -> None:
+        ids = _as_np(env_ids, np.int64).reshape(-1)
+        lv, av = _as_np(lin_vel_w), _as_np(ang_vel_w)
+        av_local = _quat_rotate_np(self.qpos[ids, 3:7], av, inverse=True)
+        for k, i in enumerate(ids):
+            self.datas[i].qvel[:3] += lv[k]
+            self.datas[i].qvel[3:6] += av_local[k]
+            self.qvel[i] = self.datas[i].qvel
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+
+
+def _quat_rotate_np(q: np.ndarray, v: np.ndarray, inverse: bool = False) -> np.ndarray:
+    w, u = q[..., :1], q[..., 1:]
+    if inverse:
+        u = -u
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)

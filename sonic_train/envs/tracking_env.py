@@ -1,0 +1,162 @@
+"""The motion-tracking environment: managers over a simulator backend (no simulator type in here).
+
+One ``step``: actions -> joint targets -> backend (decimation physics steps) -> state -> command advances ->
+terminations -> rewards -> reset of finished envs (new clip, start on its reference frame, events, encoder) ->
+observations. Observations are returned as groups of terms; :class:`ManagerEnvWrapper` gives the trainer
+its flat layout.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from sonic_train.envs.managers import (CurriculumManager, EventManager, MotionCommand, ObservationManager,
+                                       RewardManager, TerminationManager)
+from sonic_train.envs.managers.base import to_plain
+from sonic_train.envs.mdp.actions import JointPositionAction
+
+
+class TrackingEnv:
+    def __init__(self, cfg: Mapping[str, Any], backend, library, robot, seed: int = 0,
+                 encoder_sample_probs: torch.Tensor | None = None, quiet: bool = False):
+        cfg = to_plain(cfg)
+        self.cfg = cfg
+        env_cfg = dict(cfg.get("config", {}) or {})
+        self.backend = backend
+        self.robot = robot
+        self.num_envs = backend.num_envs
+        self.num_actions = robot.num_joints
+        self.device = backend.device
+        self.step_dt = backend.control_dt
+        self.max_episode_length_s = float(env_cfg.get("episode_length_s", 10.0))
+        self.max_episode_length = int(math.ceil(self.max_episode_length_s / self.step_dt))
+        self.np_rng = np.random.default_rng(seed)
+        self.torch_rng = torch.Generator().manual_seed(int(seed))
+        self.quiet = quiet
+        self.default_joint_pos = torch.as_tensor(robot.default_joint_pos, dtype=torch.float32, device=self.device)
+        probs = encoder_sample_probs if encoder_sample_probs is not None else torch.ones(1)
+        self.encoder_sample_probs = torch.as_tensor(probs, dtype=torch.float32)
+        self.encoder_index = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        self.episode_length_buf = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        self.common_step_counter = 0
+
+        self.state = backend.read_state()
+        self.prev_state = None
+        cmd_cfg = dict((cfg.get("commands", {}) or {}).get("motion", {}) or {})
+        self.command = MotionCommand(self, library, backend.body_names, robot.joint_names,
+                                     random_start=cmd_cfg.get("random_start", True),
+                                     start_at_zero_prob=cmd_cfg.get("start_at_zero_prob", 0.0), quiet=quiet)
+        act_cfg = dict((cfg.get("actions", {}) or {}).get("joint_pos", {}) or {})
+        self.action_manager = JointPositionAction(self, scale=act_cfg.get("scale", "robot"), clip=act_cfg.get("clip"))
+        self.observation_manager = ObservationManager(self, cfg.get("observations", {}), quiet=quiet)
+        self.reward_manager = RewardManager(self, cfg.get("rewards", {}), quiet=quiet)
+        self.termination_manager = TerminationManager(self, cfg.get("terminations", {}), quiet=quiet)
+        self.event_manager = EventManager(self, cfg.get("events", {}), quiet=quiet)
+        self.curriculum_manager = CurriculumManager(self, cfg.get("curriculum", {}), quiet=quiet)
+        self.extras: dict[str, Any] = {}
+        self._started = False
+
+    # ------------------------------------------------------------------ helpers
+    def soft_joint_limits(self, factor: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
+        lo = torch.as_tensor(self.robot.joint_lower, dtype=torch.float32, device=self.device)
+        hi = torch.as_tensor(self.robot.joint_upper, dtype=torch.float32, device=self.device)
+        mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo) * factor
+        return mid - half, mid + half
+
+    def print_summary(self) -> None:
+        for m in (self.command, self.observation_manager, self.reward_manager, self.termination_manager,
+                  self.event_manager, self.curriculum_manager):
+            m.print_summary()
+
+    def observation_layout(self) -> dict[str, list[dict[str, Any]]]:
+        return self.observation_manager.layout()
+
+    # ------------------------------------------------------------------ reset
+    def _place_on_reference(self, env_ids: torch.Tensor) -> None:
+        ref = self.command.frames(self.command.clip_ids[env_ids], self.command.times[env_ids])
+        self.backend.reset_envs(env_ids, ref.body_pos_w[:, 0], ref.body_quat_w[:, 0], ref.body_lin_vel_w[:, 0],
+                                ref.body_ang_vel_w[:, 0], ref.joint_pos, ref.joint_vel)
+
+    def _reset_idx(self, env_ids: torch.Tensor) -> dict[str, float]:
+        log: dict[str, float] = {}
+        if len(env_ids) == 0:
+            return log
+        if self._started:
+            log.update(self.reward_manager.reset(env_ids))
+            log.update(self.termination_manager.record(env_ids))
+            log["episode_length_s"] = float(self.episode_length_buf[env_ids].float().mean()) * self.step_dt
+            log.update(self.curriculum_manager.compute(env_ids))
+        self.command.resample(env_ids)
+        self.event_manager.apply("reset", env_ids)
+        self.event_manager.reset(env_ids)
+        self._place_on_reference(env_ids)
+        self.action_manager.reset(env_ids)
+        self.observation_manager.reset(env_ids)
+        self.episode_length_buf[env_ids] = 0
+        from sonic_train.modules.universal_token import sample_encoder_index
+
+        self.encoder_index[env_ids] = sample_encoder_index(len(env_ids), self.encoder_sample_probs,
+                                                           generator=self.torch_rng, device=self.device)
+        return log
+
+    def reset(self) -> dict[str, Any]:
+        ids = torch.arange(self.num_envs, device=self.device)
+        if not self._started:
+            self.event_manager.apply("startup", ids)
+        self._reset_idx(ids)
+        self._started = True
+        self.state = self.backend.read_state()
+        self.prev_state = None
+        return self.observation_manager.compute()
+
+    # ------------------------------------------------------------------ step
+    def step(self, actions: torch.Tensor, replay: bool = False):
+        """Advance one control step. ``replay``: ignore actions, put every env on its reference frame."""
+        self.action_manager.process(actions)
+        if replay:
+            self.command.step(self.step_dt)
+            self._place_on_reference(torch.arange(self.num_envs, device=self.device))
+        else:
+            self.event_manager.apply("interval", dt=self.step_dt)
+            self.backend.step(self.action_manager.joint_targets())
+            self.command.step(self.step_dt)
+        self.prev_state = self.state
+        self.state = self.backend.read_state()
+        self.episode_length_buf += 1
+        self.common_step_counter += 1
+
+        terminated, time_outs = self.termination_manager.compute()
+        rewards = self.reward_manager.compute(self.step_dt)
+        dones = terminated | time_outs
+        episode: dict[str, float] = dict(self.reward_manager.step_means())
+        reset_ids = dones.nonzero().flatten()
+        if len(reset_ids):
+            episode.update(self._reset_idx(reset_ids))
+            self.state = self.backend.read_state()
+            # a reset env has no previous state of its own episode
+            self.prev_state.body_lin_vel_w[reset_ids] = self.state.body_lin_vel_w[reset_ids]
+        episode["curriculum/event_level"] = float(self.event_manager.level)
+        obs = self.observation_manager.compute()
+        infos = {"time_outs": time_outs.clone(), "terminated": terminated.clone(), "episode": episode}
+        return obs, rewards, dones, infos
+
+    # ------------------------------------------------------------------ checkpoint state
+    def state_dict(self) -> dict[str, Any]:
+        return {"command": self.command.state_dict(), "curriculum": self.curriculum_manager.state_dict(),
+                "event_level": self.event_manager.level}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if "command" in state:
+            self.command.library.set_weights(state["command"]["weights"].numpy())
+        self.event_manager.set_level(int(state.get("event_level", self.event_manager.level)))
+        if "curriculum" in state:
+            self.curriculum_manager.load_state_dict(state["curriculum"])
+
+    def close(self) -> None:
+        if hasattr(self.backend, "close"):
+            self.backend.close()
