@@ -1,9 +1,10 @@
 """Pose smoothing: a first-order (exponential) low-pass on positions and orientations, in time.
 
 y += a (x - y) with a = 1 - exp(-dt / tau), dt the time between samples. Its delay is stated, not tuned by
-ear: for an input moving at constant velocity the output trails it by exactly ``tau`` seconds once settled
-(steady-state lag of a first-order system), and a step is 63 % through after ``tau``. ``tau = 0`` passes
-samples through unchanged. Quaternions are blended by normalised lerp on the same ``a`` (shortest arc).
+ear: for an input moving at constant velocity the output settles to trailing it by
+``lag(dt) = dt e^(-dt/tau) / (1 - e^(-dt/tau)) = tau - dt/2 + O(dt^2/tau)`` seconds (the first-order system's
+steady-state lag ``tau``, less half a sample period), and a step is 63 % through after ``tau``. At a headset's
+90 Hz and the default tau = 30 ms that is 24.8 ms. ``tau = 0`` passes samples through unchanged. Quaternions are blended by normalised lerp on the same ``a`` (shortest arc).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ class ExpSmoother:
         self.quat: np.ndarray | None = None
         self._t: float | None = None
 
-    @property
-    def delay(self) -> float:
-        """Steady-state lag (s) behind a constant-velocity input."""
-        return self.tau
+    def lag(self, dt: float) -> float:
+        """Steady-state lag (s) behind a constant-velocity input sampled every ``dt`` seconds."""
+        if self.tau == 0.0:
+            return 0.0
+        e = math.exp(-dt / self.tau)
+        return dt * e / (1.0 - e)
 
     def reset(self) -> None:
         self.pos = self.quat = self._t = None
