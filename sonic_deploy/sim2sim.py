@@ -90,11 +90,10 @@ def _record_step(trace: _Trace, tick: int, ctrl: Controller, player: MotionPlaye
     trace.tick.append(tick)
     trace.mode.append(ctrl.mode.value)
     trace.wall.append(wall)
-    if ctrl.mode == Mode.ACTIVE and ctrl.active_since is not None:
-        t = now - ctrl.active_since
-        fr = player.frames(np.array([t]))
-        trace.t_active.append(t)
-        trace.q_ref.append(fr.joint_pos[0])
+    fr = ctrl.last_frames
+    if ctrl.mode == Mode.ACTIVE and fr is not None:
+        trace.t_active.append(now - ctrl.active_since)
+        trace.q_ref.append(fr.joint_pos[0])  # frame 0 = the reference at this step's time
         trace.body_ref.append(fr.body_pos_w[0])
     else:
         trace.t_active.append(np.nan)

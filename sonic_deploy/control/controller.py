@@ -57,6 +57,7 @@ class Controller:
         self._last_q: np.ndarray | None = None
         self.active_since: float | None = None
         self.last_action: np.ndarray | None = None
+        self.last_frames = None  # the reference frames used by the last active step
         self.steps = 0
 
     # --- operator interface --------------------------------------------------------------------------
@@ -169,6 +170,7 @@ class Controller:
                 return self._fail(Fault("input_stale", None, now - stamp, now,
                                         f"reference older than {s.input_timeout:.3f}s"), now)
             frames = self.reference.frames(self.policy.reference_times(t) if self.policy else np.array([t]), state)
+            self.last_frames = frames
         inputs = self.policy.observe(state, frames)
         for name, arr in inputs.items():
             bad = ~np.isfinite(arr)

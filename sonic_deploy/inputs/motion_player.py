@@ -50,17 +50,31 @@ class MotionPlayer:
         self._quat0 = clip.root_quat[0].copy()
 
     def start(self, state, now: float) -> None:
-        ref0_q = self.clip.root_quat[0]
-        dyaw = float(heading(state.imu_quat) - heading(ref0_q)) if state is not None else 0.0
+        c = self.clip
+        dyaw = float(heading(state.imu_quat) - heading(c.root_quat[0])) if state is not None else 0.0
         self._yaw_q = np.array([np.cos(dyaw / 2), 0.0, 0.0, np.sin(dyaw / 2)])
-        c, s = np.cos(dyaw), np.sin(dyaw)
-        self._rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+        cy, sy = np.cos(dyaw), np.sin(dyaw)
+        self._rot = np.array([[cy, -sy, 0.0], [sy, cy, 0.0], [0.0, 0.0, 1.0]])
         target = np.asarray(self.robot_position(), np.float64) if self.robot_position else np.zeros(3)
-        ref0 = self.clip.root_pos[0]
+        ref0 = c.root_pos[0]
         self._offset = np.array([target[0], target[1], 0.0]) - self._rot @ np.array([ref0[0], ref0[1], 0.0])
         if state is not None:
             self._q0 = np.asarray(state.q, np.float64).copy()
             self._quat0 = np.asarray(state.imu_quat, np.float64).copy()
+        self._rebase()
+
+    def _rebase(self) -> None:
+        """Re-based copies of the clip (computed once per start, so frames() is interpolation only)."""
+        c = self.clip
+        self._root_q = quat_mul(np.broadcast_to(self._yaw_q, c.root_quat.shape), c.root_quat)
+        self._root_p = self._pos(c.root_pos)
+        self._body_p = self._pos(c.body_pos_w[:, self._bidx])
+        self._smpl = self._pos(c.smpl_joints) if c.smpl_joints is not None else None
+        if c.vr_pos is not None and c.vr_quat is not None:
+            self._vr_p = self._pos(c.vr_pos)
+            self._vr_q = quat_mul(np.broadcast_to(self._yaw_q, c.vr_quat.shape), c.vr_quat)
+        else:
+            self._vr_p = self._vr_q = None
 
     def stamp(self, now: float) -> float:
         return now
@@ -70,34 +84,35 @@ class MotionPlayer:
         d = self.clip.duration
         return np.mod(tc, d) if (self.loop and d > 0) else np.clip(tc, 0.0, d)
 
-    def _lerp(self, arr: np.ndarray, i0, i1, w):
-        shape = (-1,) + (1,) * (arr.ndim - 1)
-        w = w.reshape(shape)
-        return (1 - w) * arr[i0] + w * arr[i1]
+    @staticmethod
+    def _lerp(arr: np.ndarray, i0, i1, w):
+        w = w.reshape((-1,) + (1,) * (arr.ndim - 1))
+        a0 = arr[i0]
+        return a0 + w * (arr[i1] - a0)
 
     def _pos(self, p: np.ndarray) -> np.ndarray:
         return p @ self._rot.T + self._offset
 
     def frames(self, times: np.ndarray, state=None) -> ReferenceFrames:
         c = self.clip
+        if not hasattr(self, "_root_q"):
+            self._rebase()
         times = np.atleast_1d(np.asarray(times, np.float64))
         i0, i1, w = c.frame_at(self.clip_time(times))
         qj = self._lerp(c.joint_pos, i0, i1, w)
         dqj = self._lerp(c.joint_vel, i0, i1, w) * self.speed
-        root_q = _nlerp(c.root_quat[i0], c.root_quat[i1], w[:, None])
-        root_q = quat_mul(np.broadcast_to(self._yaw_q, root_q.shape), root_q)
-        a = _smoothstep(times / self.blend_time) if self.blend_time > 0 else np.ones_like(times)
-        qj = (1 - a[:, None]) * self._q0 + a[:, None] * qj
-        dqj = a[:, None] * dqj
-        root_q = _nlerp(np.broadcast_to(self._quat0, root_q.shape), root_q, a[:, None])
-        body = self._pos(self._lerp(c.body_pos_w[:, self._bidx], i0, i1, w))
-        fr = ReferenceFrames(times=times, joint_pos=qj, joint_vel=dqj, root_pos=self._pos(self._lerp(c.root_pos, i0, i1, w)),
-                             root_quat=root_q,
-                             body_pos_w=body, body_names=self.body_names)
-        if c.smpl_joints is not None:
-            fr.smpl_joints = self._pos(self._lerp(c.smpl_joints, i0, i1, w))
-        if c.vr_pos is not None and c.vr_quat is not None:
-            fr.vr_pos = self._pos(self._lerp(c.vr_pos, i0[:1], i1[:1], w[:1]))[0]
-            vq = _nlerp(c.vr_quat[i0[0]], c.vr_quat[i1[0]], np.full((3, 1), w[0]))
-            fr.vr_quat = quat_mul(np.broadcast_to(self._yaw_q, vq.shape), vq)
+        root_q = _nlerp(self._root_q[i0], self._root_q[i1], w[:, None])
+        if self.blend_time > 0 and times[0] < self.blend_time:
+            a = _smoothstep(times / self.blend_time)[:, None]
+            qj = (1 - a) * self._q0 + a * qj
+            dqj = a * dqj
+            root_q = _nlerp(np.broadcast_to(self._quat0, root_q.shape), root_q, a)
+        fr = ReferenceFrames(times=times, joint_pos=qj, joint_vel=dqj, root_pos=self._lerp(self._root_p, i0, i1, w),
+                             root_quat=root_q, body_pos_w=self._lerp(self._body_p, i0, i1, w),
+                             body_names=self.body_names)
+        if self._smpl is not None:
+            fr.smpl_joints = self._lerp(self._smpl, i0, i1, w)
+        if self._vr_p is not None:
+            fr.vr_pos = self._lerp(self._vr_p, i0[:1], i1[:1], w[:1])[0]
+            fr.vr_quat = _nlerp(self._vr_q[i0[0]], self._vr_q[i1[0]], np.full((3, 1), w[0]))
         return fr

@@ -107,8 +107,12 @@ def write_tracking_policy(path, contract: PolicyContract | None = None, *, kv: f
 
 
 def write_mlp_policy(path, contract: PolicyContract | None = None, *, encoder_hidden=(2048, 2048, 1024),
-                     decoder_hidden=(2048, 2048, 1024), latent: int = 64, seed: int = 0) -> tuple[Path, int]:
-    """Encoder MLP -> latent (FSQ-style bounded + rounded) -> decoder MLP on [latent, proprio]; returns (path, params)."""
+                     decoder_hidden=(2048, 2048, 1024), latent: int = 64, seed: int = 0,
+                     tracking: bool = False) -> tuple[Path, int]:
+    """Encoder MLP -> latent (FSQ-style bounded + rounded) -> decoder MLP on [latent, proprio]; returns (path, params).
+
+    ``tracking``: add the linear replay policy of :func:`write_tracking_policy` to a 1e-3-scaled MLP output, so
+    a simulated robot keeps standing while the full-size network is evaluated every step (speed benchmarks)."""
     from onnx import TensorProto, helper, numpy_helper
 
     c = contract or default_contract()
@@ -135,6 +139,16 @@ def write_mlp_policy(path, contract: PolicyContract | None = None, *, encoder_hi
               helper.make_node("Concat", ["z_n", "obs_proprio"], ["dec_in"], axis=1)]
     inits.append(numpy_helper.from_array(np.full(latent, 3.0, np.float32), "half_levels"))
     a = mlp("dec_in", (latent + c.proprio_dim, *decoder_hidden, 29), "dec_")
+    if tracking:
+        lin = _load_linear(c)
+        inits += [numpy_helper.from_array(lin[0], "lin_We"), numpy_helper.from_array(lin[1], "lin_Wp"),
+                  numpy_helper.from_array(np.array(1e-3, np.float32), "mlp_gain")]
+        nodes += [helper.make_node("MatMul", ["obs_encoder", "lin_We"], ["lin_e"]),
+                  helper.make_node("MatMul", ["obs_proprio", "lin_Wp"], ["lin_p"]),
+                  helper.make_node("Mul", [a, "mlp_gain"], ["mlp_small"]),
+                  helper.make_node("Add", ["lin_e", "lin_p"], ["lin_a"]),
+                  helper.make_node("Add", ["lin_a", "mlp_small"], ["mlp_out"])]
+        a = "mlp_out"
     nodes += [helper.make_node("Identity", [a], ["actions"]),
               helper.make_node("Reshape", ["z_q", "tok_shape"], ["z_g"]),
               helper.make_node("ReduceSum", ["z_g", "tok_axes"], ["z_sum"], keepdims=0),
@@ -144,3 +158,16 @@ def write_mlp_policy(path, contract: PolicyContract | None = None, *, encoder_hi
     ins, outs = _io(c)
     graph = helper.make_graph(nodes, "sonic_mlp_policy", ins, outs, inits)
     return _save(graph, path, c), params
+
+
+def _load_linear(c: PolicyContract) -> tuple[np.ndarray, np.ndarray]:
+    """The weights of write_tracking_policy for contract ``c`` (built once into a temporary file)."""
+    import tempfile
+
+    import onnx
+    from onnx import numpy_helper
+
+    with tempfile.TemporaryDirectory() as d:
+        m = onnx.load(str(write_tracking_policy(Path(d) / "lin.onnx", c)))
+    w = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    return w["We"], w["Wp"]
