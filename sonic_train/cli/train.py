@@ -1,17 +1,169 @@
-"""``sonic-train``: PPO training of the universal-token policy (Hydra: config_path configs, config_name base)."""
+"""``sonic-train``: PPO training of the universal-token policy (Hydra: config_path configs, config_name base).
+
+The config folder is the repository's ``configs/`` (editable install) or ``$SONIC_CONFIG_DIR``. Extra keys:
+``+motions=PATH`` (default: the synthetic set, generated on first use into the cache folder),
+``+resume=PATH`` (a checkpoint, or an experiment folder: its latest checkpoint), ``sim=mujoco|isaaclab``.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
-
-from sonic_train.cli._pending import pending_main
+import time
+from pathlib import Path
+from typing import Any
 
 DESCRIPTION = "Train the universal-token policy with PPO on a simulator backend (sim=mujoco|isaaclab)."
 EPILOG = """examples:
   sonic-train +exp=manager/universal_token/all_modes/sonic_release sim=mujoco num_envs=64
-  sonic-train +exp=manager/universal_token/all_modes/sonic_smoke +resume=logs/run/model_100.pt
+  sonic-train +exp=manager/universal_token/all_modes/sonic_smoke +resume=logs/sonic_smoke/model_20.pt
 """
 
 
+def config_dir() -> Path:
+    env = os.environ.get("SONIC_CONFIG_DIR")
+    if env:
+        return Path(env).resolve()
+    return (Path(__file__).resolve().parents[2] / "configs").resolve()
+
+
+def _git_hash() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def build_meta(cfg: Any, env: Any, motions: str) -> dict[str, Any]:
+    import mujoco
+    import torch
+
+    import sonic_train
+    from sonic_train.robots.g1 import G1
+
+    return {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "argv": sys.argv[1:],
+        "git": _git_hash(),
+        "version": getattr(sonic_train, "__version__", None),
+        "torch": str(torch.__version__),
+        "mujoco": str(mujoco.__version__),
+        "sim": str(cfg.sim.get("backend", "mujoco")) if cfg.get("sim") is not None else "mujoco",
+        "num_envs": int(env.num_envs),
+        "num_actions": int(env.num_actions),
+        "motions": str(motions),
+        "robot": {"name": G1.name, "joint_names": list(G1.joint_names),
+                  "default_joint_pos": [float(x) for x in G1.default_joint_pos],
+                  "kp": [float(x) for x in G1.kp], "kd": [float(x) for x in G1.kd],
+                  "action_scale": [float(x) for x in G1.action_scale], "control_dt": G1.control_dt},
+        "observation_layout": env.observation_layout(),
+    }
+
+
+def _resolve_resume(path: str) -> Path:
+    from sonic_train.callbacks.model_save import latest_checkpoint
+
+    p = Path(path).expanduser()
+    if p.is_dir():
+        found = latest_checkpoint(p)
+        if found is None:
+            raise FileNotFoundError(f"+resume={path}: no model_*.pt in that folder")
+        return found
+    return p
+
+
+def _final_table(stats: dict[str, float]) -> None:
+    from sonic_train.envs.managers.base import print_table
+
+    keys = ["train/mean_reward", "train/mean_episode_length", "perf/fps"]
+    keys += sorted(k for k in stats if k.startswith("episode/rew/tracking") or k.startswith("episode/termination/"))
+    rows = [[k, f"{stats[k]:.4g}"] for k in keys if k in stats]
+    print_table("Last iteration", ["metric", "value"], rows)
+
+
+def run(cfg: Any) -> dict[str, float]:
+    """Train from a composed config (the Hydra main calls this; tests can too)."""
+    import numpy as np
+    import torch
+    from omegaconf import OmegaConf
+
+    from sonic_train.callbacks.im_resample import ImResampleCallback
+    from sonic_train.callbacks.model_save import load_checkpoint
+    from sonic_train.envs.factory import BackendUnavailable, make_env, resolve_motions
+    from sonic_train.trainer.builder import build_callbacks, build_runner
+
+    torch.set_num_threads(int(cfg.get("torch_threads", None) or 1))
+    seed = int(cfg.get("seed", 0))
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    exp_dir = Path(str(cfg.get("experiment_dir", "logs/sonic")))
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    motions = resolve_motions(cfg.get("motions", None))
+    try:
+        env = make_env(cfg, motions=str(motions))
+    except BackendUnavailable as exc:
+        raise SystemExit(f"sonic-train: {exc}") from None
+    env.unwrapped.print_summary()
+    callbacks = []
+    im = (cfg.get("callbacks", None) or {}).get("im_resample", None)
+    if im is not None and im.get("enabled", True):
+        callbacks.append(ImResampleCallback(interval=im.get("interval", 1), uniform_frac=im.get("uniform_frac", 0.3),
+                                            prior=im.get("prior", 1.0), decay=im.get("decay", 0.5)))
+    callbacks += build_callbacks(cfg, str(exp_dir))
+    runner = build_runner(cfg, env, callbacks=callbacks)
+    OmegaConf.save(cfg, exp_dir / "config.yaml", resolve=True)
+    OmegaConf.save(OmegaConf.create(build_meta(cfg, env, str(motions))), exp_dir / "meta.yaml")
+    resume = cfg.get("resume", None)
+    if resume:
+        ckpt = _resolve_resume(str(resume))
+        load_checkpoint(ckpt, runner)
+        print(f"resumed from {ckpt} at iteration {runner.iteration}")
+    total = int(cfg.algo.config.num_learning_iterations)
+    todo = max(total - runner.iteration, 0)
+    print(f"experiment {exp_dir}: {env.num_envs} envs, iterations {runner.iteration} -> {total}")
+    stats = runner.learn(todo) if todo else {}
+    if stats:
+        _final_table(stats)
+    env.close()
+    return stats
+
+
 def main(argv: list[str] | None = None) -> int:
-    return pending_main("sonic-train", DESCRIPTION, EPILOG, sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if any(a in ("-h", "--help") for a in argv):
+        print(f"usage: sonic-train [HYDRA OVERRIDES ...]\n\n{DESCRIPTION}\n\n{EPILOG}\n"
+              f"config folder: {config_dir()} (set SONIC_CONFIG_DIR to use another)\n"
+              "Hydra's own help: sonic-train --hydra-help")
+        return 0
+    import hydra
+    from omegaconf import DictConfig
+
+    cdir = config_dir()
+    if not (cdir / "base.yaml").is_file():
+        print(f"sonic-train: no base.yaml in {cdir}; set SONIC_CONFIG_DIR to the repository's configs/ folder",
+              file=sys.stderr)
+        return 2
+    # the experiment folder is the run folder; hydra keeps its own record inside it
+    defaults = ["hydra.run.dir=${experiment_dir}", "hydra.output_subdir=.hydra", "hydra/job_logging=disabled",
+                "hydra/hydra_logging=disabled"]
+    overrides = [d for d in defaults if d.split("=")[0] not in {a.split("=")[0].lstrip("+") for a in argv}] + argv
+    result: dict[str, Any] = {}
+
+    @hydra.main(config_path=str(cdir), config_name="base", version_base=None)
+    def _main(cfg: DictConfig) -> None:
+        result["stats"] = run(cfg)
+
+    old = sys.argv
+    sys.argv = [old[0] if old else "sonic-train"] + overrides
+    try:
+        _main()
+    finally:
+        sys.argv = old
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

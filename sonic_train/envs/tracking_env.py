@@ -89,6 +89,7 @@ class TrackingEnv:
         if self._started:
             log.update(self.reward_manager.reset(env_ids))
             log.update(self.termination_manager.record(env_ids))
+            self.command.record_episodes(env_ids, self.termination_manager.terminated[env_ids])
             log["episode_length_s"] = float(self.episode_length_buf[env_ids].float().mean()) * self.step_dt
             log.update(self.curriculum_manager.compute(env_ids))
         self.command.resample(env_ids)

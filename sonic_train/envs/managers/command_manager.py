@@ -48,8 +48,11 @@ class MotionCommand:
         self.clip_ids = torch.zeros(n, dtype=torch.long, device=dev)
         self.times = torch.zeros(n, device=dev)
         self.start_times = torch.zeros(n, device=dev)
-        self._ref: ReferenceFrame | None = None
-        self._future: dict[tuple[int, float], ReferenceFrame] = {}
+        self._ref: LazyReferenceFrame | None = None
+        self._future: dict[tuple[int, float], LazyReferenceFrame] = {}
+        # per-clip episode outcomes since the last adaptive-resampling update
+        self.episode_counts = torch.zeros(len(library), device=dev)
+        self.failure_counts = torch.zeros(len(library), device=dev)
 
     # ------------------------------------------------------------------ lookup
     def frames(self, clip_ids: torch.Tensor, times: torch.Tensor) -> "LazyReferenceFrame":
@@ -108,6 +111,12 @@ class MotionCommand:
         self.times[env_ids] = t
         self.start_times[env_ids] = t
         self._invalidate()
+
+    def record_episodes(self, env_ids: torch.Tensor, failed: torch.Tensor) -> None:
+        """Count finished episodes and failures per clip (adaptive resampling reads these)."""
+        ids = self.clip_ids[env_ids]
+        self.episode_counts.index_add_(0, ids, torch.ones_like(ids, dtype=torch.float32))
+        self.failure_counts.index_add_(0, ids, failed.float())
 
     def set_weights(self, weights: np.ndarray) -> None:
         self.library.set_weights(weights)
