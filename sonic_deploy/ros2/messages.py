@@ -1,0 +1,114 @@
+"""Message <-> controller mapping, as plain data (the node copies these into ROS messages).
+
+* ``/joint_states`` (``sensor_msgs/JointState``): :func:`joint_state` -> names (Unitree order), position,
+  velocity, effort;
+* ``/diagnostics`` (``diagnostic_msgs/DiagnosticArray``): :func:`diagnostics` -> status entries (level 0 OK,
+  1 WARN, 2 ERROR; name, message, hardware_id, key/value pairs): controller mode and faults, teleop input;
+* ``~/tokens`` (``std_msgs/Int32MultiArray``): :func:`token_list`;
+* ``~/teleop/poses`` (``geometry_msgs/PoseArray``, 3 poses: head, left wrist, right wrist):
+  :func:`pose_array_to_sample`. ``header.frame_id`` ``operator`` (default): REP-103 axes (x forward, y left,
+  z up, floor at z = 0) in any fixed operator frame; ``webxr``: WebXR ``local-floor`` axes (y up). ROS
+  quaternions are x, y, z, w; the sample holds w, x, y, z;
+* ``~/motion/command`` (``std_msgs/String``, JSON): :func:`parse_motion_command`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sonic_deploy.teleop.poses import PoseFormatError, PoseSample
+
+OK, WARN, ERROR = 0, 1, 2
+MOTION_ACTIONS = ("play", "pause", "resume", "stop")
+
+
+def joint_state(spec, state) -> dict:
+    return {"name": list(spec.joint_names), "position": [float(x) for x in state.q],
+            "velocity": [float(x) for x in state.dq], "effort": [float(x) for x in state.tau]}
+
+
+def token_list(tokens) -> list[int]:
+    return [] if tokens is None else [int(x) for x in np.asarray(tokens).reshape(-1)]
+
+
+def diagnostics(controller, now: float, *, teleop=None, hardware_id: str = "g1") -> list[dict]:
+    mode = controller.mode.value
+    fault = controller.fault
+    level = ERROR if mode == "estop" else OK
+    values = [("mode", mode), ("mode_since", f"{controller.mode_since:.3f}"), ("faults", str(len(controller.faults))),
+              ("steps", str(controller.steps))]
+    if fault is not None:
+        values.append(("last_fault", str(fault)))
+    warnings = getattr(controller.cfg.safety, "warnings", [])
+    if level == OK and warnings:
+        level = WARN
+        values.append(("warning", str(warnings[-1])))
+    out = [{"level": level, "name": "sonic_deploy: controller", "hardware_id": hardware_id,
+            "message": f"{mode}" + (f" ({fault.cause})" if (fault is not None and mode == "estop") else ""),
+            "values": values}]
+    if teleop is not None:
+        st = teleop.status(now)
+        age = teleop.age(now)
+        lvl = OK if st == "live" else (WARN if st in ("holding", "easing", "waiting") else ERROR)
+        out.append({"level": lvl, "name": "sonic_deploy: teleop input", "hardware_id": hardware_id, "message": st,
+                    "values": [("age_s", f"{age:.3f}" if math.isfinite(age) else "inf"),
+                               ("received", str(teleop.received)),
+                               ("calibrated", str(teleop.calibration is not None).lower())]})
+    return out
+
+
+def pose_array_to_sample(poses, frame_id: str = "operator", stamp: float = 0.0) -> PoseSample:
+    """``poses``: 3 x ((x, y, z), (qx, qy, qz, qw)) in PoseArray order head, left wrist, right wrist."""
+    if len(poses) != 3:
+        raise PoseFormatError(f"field 'poses': expected 3 poses (head, left wrist, right wrist), got {len(poses)}")
+    frame = {"operator": "robot", "": "robot", "webxr": "webxr"}.get(frame_id)
+    if frame is None:
+        raise PoseFormatError(f"field 'header.frame_id': expected 'operator' or 'webxr', got {frame_id!r}")
+    pos = np.empty((3, 3))
+    quat = np.empty((3, 4))
+    for i, (p, q) in enumerate(poses):
+        pos[i] = np.asarray(p, np.float64)
+        x, y, z, w = (float(v) for v in q)
+        n = math.sqrt(w * w + x * x + y * y + z * z)
+        if not np.isfinite(pos[i]).all() or not math.isfinite(n) or n < 1e-6:
+            raise PoseFormatError(f"field 'poses[{i}]': non-finite position or zero quaternion")
+        quat[i] = (w / n, x / n, y / n, z / n)
+    return PoseSample(float(stamp), pos, quat, frame, np.ones(3, bool))
+
+
+@dataclass
+class MotionCommand:
+    action: str
+    clip: str | None = None
+    speed: float | None = None
+    loop: bool | None = None
+
+
+def parse_motion_command(text: str) -> MotionCommand:
+    """``{"action": "play", "clip": "walk_slow", "speed": 1.0, "loop": true}``; ``pause`` / ``resume`` / ``stop``
+    take no clip; ``{"speed": 0.5}`` alone changes the speed of what plays."""
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"motion command: not JSON ({exc})") from None
+    if not isinstance(d, dict):
+        raise ValueError("motion command: expected a JSON object")
+    unknown = set(d) - {"action", "clip", "speed", "loop"}
+    if unknown:
+        raise ValueError(f"motion command: unknown field {sorted(unknown)[0]!r}")
+    action = d.get("action", "speed" if "speed" in d else None)
+    if action not in MOTION_ACTIONS + ("speed",):
+        raise ValueError(f"motion command: field 'action' must be one of {list(MOTION_ACTIONS)}, got {action!r}")
+    if action == "play" and not isinstance(d.get("clip"), str):
+        raise ValueError("motion command: field 'clip' (a clip name or path) is required to play")
+    speed = d.get("speed")
+    if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0 < speed <= 4):
+        raise ValueError(f"motion command: field 'speed' must be in (0, 4], got {speed!r}")
+    loop = d.get("loop")
+    if loop is not None and not isinstance(loop, bool):
+        raise ValueError(f"motion command: field 'loop' must be true or false, got {loop!r}")
+    return MotionCommand(action, d.get("clip"), None if speed is None else float(speed), loop)
