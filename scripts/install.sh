@@ -31,6 +31,16 @@ if [[ ",$EXTRAS," == *",train,"* ]]; then
   fi
 fi
 
+# Headless Chromium for the WebXR page test (tests/teleop/test_webxr_page.py): Debian's package, only in CI or
+# when asked, and only as root; the test is skipped where no chromium is on PATH.
+if { [ "${CI:-}" = "true" ] || [ "${SONIC_INSTALL_BROWSER:-}" = "1" ]; } && [ "$(id -u)" = "0" ] \
+   && ! command -v chromium >/dev/null 2>&1; then
+  echo "[install] chromium (apt) for the WebXR page test"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; then
+    echo "[install] warning: chromium could not be installed; the WebXR page test will be skipped" >&2
+  fi
+fi
+
 echo "[install] sonic[$EXTRAS]"
 "${PIP[@]}" install -e ".[${EXTRAS}]"
 echo "[install] G1 robot model"
