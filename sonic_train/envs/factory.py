@@ -12,8 +12,8 @@ from sonic_train.envs.managers.base import to_plain
 
 BACKENDS = {
     "mujoco": "CPU MuJoCo (installed with sonic)",
-    "isaaclab": "Isaac Lab 3 (a Python 3.12 environment: pip install 'isaaclab[newton]' per the Isaac Lab docs, "
-                "then pip install -e '.[train]')",
+    "isaaclab": "Isaac Lab 3 (a Python 3.12 environment: scripts/install_isaaclab.sh builds .venv-isaaclab; "
+                "see sonic_train/envs/isaaclab/README.md)",
 }
 
 
@@ -57,7 +57,14 @@ def make_backend(sim_cfg: Any, num_envs: int, robot, device: str = "cpu"):
             import isaaclab  # noqa: F401
         except ImportError as exc:
             raise BackendUnavailable(f"sim=isaaclab: Isaac Lab is not installed here; install {BACKENDS[name]}") from exc
-        raise BackendUnavailable("sim=isaaclab: the Isaac Lab adapter is not part of this version; use sim=mujoco")
+        from sonic_train.envs.isaaclab.backend import IsaacLabBackend
+
+        return IsaacLabBackend(num_envs, robot, physics=str(sim.get("physics", "newton")),
+                               device=str(sim.get("device") or device), physics_dt=sim.get("physics_dt"),
+                               decimation=sim.get("decimation"), gains=str(sim.get("gains", "tracking")),
+                               env_spacing=float(sim.get("env_spacing", 2.5)),
+                               physics_overrides=dict(sim.get(str(sim.get("physics", "newton"))) or {}),
+                               contact_forces=bool(sim.get("contact_forces", True)), state_device=device)
     raise BackendUnavailable(f"sim={name}: unknown simulator backend; choose one of {sorted(BACKENDS)}")
 
 

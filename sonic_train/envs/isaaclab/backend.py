@@ -149,16 +149,28 @@ class IsaacLabBackend:
 
     # ------------------------------------------------------------------ randomisation
     def set_friction_scale(self, env_ids, scale) -> None:
-        """Scale the feet's friction (the MuJoCo backend scales the foot geoms' sliding friction)."""
-        from isaaclab.envs import mdp as il_mdp  # noqa: F401
+        """Scale the feet's friction per env (the MuJoCo backend scales the foot geoms' sliding friction)."""
+        if self.physics != "newton":
+            raise NotImplementedError("sim.physics=physx: foot friction randomisation goes through PhysX materials, "
+                                      "not wired yet; drop the friction event (events.terms.friction=null)")
+        import warp as wp
+        from newton import ModelFlags
 
-        mgr = getattr(self.env.sim, "physics_manager", None)
-        setter = getattr(self.articulation, "set_friction_index", None)
-        if setter is None:
-            raise NotImplementedError("friction randomisation on sim=isaaclab needs Isaac Lab's material API; "
-                                      "disable the friction event for this backend")
-        del mgr
-        setter(scale=scale, env_ids=env_ids)
+        if not hasattr(self, "_friction_view"):
+            mgr = self.env.sim.physics_manager
+            binding = self.articulation._root_view.get_attribute("shape_material_mu", mgr.get_model())[:, 0]
+            self._friction_view = wp.to_torch(binding)
+            base = self._friction_view[0].clone()
+            # the foot capsules are the robot's only shapes with the foot friction of the scene (0.6)
+            self._foot_shapes = torch.nonzero((base - 0.6).abs() < 1e-4).flatten()
+            self._base_friction = base[self._foot_shapes]
+            if len(self._foot_shapes) != 14:
+                raise RuntimeError(f"expected 14 foot collision shapes, found {len(self._foot_shapes)}")
+        dev = self._friction_view.device
+        ids = torch.as_tensor(env_ids, dtype=torch.long).to(dev).reshape(-1)
+        s = torch.as_tensor(scale, dtype=torch.float32).to(dev).reshape(-1, 1)
+        self._friction_view[ids[:, None], self._foot_shapes[None, :]] = self._base_friction[None, :] * s
+        self.env.sim.physics_manager.add_model_change(ModelFlags.SHAPE_PROPERTIES)
 
     def set_body_mass_delta(self, env_ids, body: str, delta) -> None:
         dev = self.sim_device
