@@ -47,6 +47,7 @@ class TrackingEnv:
 
         self.state = backend.read_state()
         self.prev_state = None
+        self.step_cache: dict = {}  # per-step results shared by terms (cleared whenever the state changes)
         cmd_cfg = dict((cfg.get("commands", {}) or {}).get("motion", {}) or {})
         self.command = MotionCommand(self, library, backend.body_names, robot.joint_names,
                                      random_start=cmd_cfg.get("random_start", True),
@@ -112,6 +113,7 @@ class TrackingEnv:
         self._reset_idx(ids)
         self._started = True
         self.state = self.backend.read_state()
+        self.step_cache.clear()
         self.prev_state = None
         return self.observation_manager.compute()
 
@@ -128,6 +130,7 @@ class TrackingEnv:
             self.command.step(self.step_dt)
         self.prev_state = self.state
         self.state = self.backend.read_state()
+        self.step_cache.clear()
         self.episode_length_buf += 1
         self.common_step_counter += 1
 
@@ -139,6 +142,7 @@ class TrackingEnv:
         if len(reset_ids):
             episode.update(self._reset_idx(reset_ids))
             self.state = self.backend.read_state()
+            self.step_cache.clear()
             # a reset env has no previous state of its own episode
             self.prev_state.body_lin_vel_w[reset_ids] = self.state.body_lin_vel_w[reset_ids]
         episode["curriculum/event_level"] = float(self.event_manager.level)

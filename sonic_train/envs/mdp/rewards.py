@@ -13,7 +13,13 @@ from sonic_train.envs.mdp.math import quat_apply, quat_conjugate, quat_error_mag
 
 
 def relative_reference_bodies(env, body_names: list[str], anchor_body: str = "pelvis"):
-    """Reference body positions and orientations moved onto the robot's anchor (xy + heading)."""
+    """Reference body positions and orientations moved onto the robot's anchor (xy + heading).
+
+    Cached for the current step when the env keeps a ``step_cache`` dict (cleared at each state update)."""
+    cache = getattr(env, "step_cache", None)
+    key = ("relative_reference_bodies", tuple(body_names), anchor_body)
+    if cache is not None and key in cache:
+        return cache[key]
     s, ref = env.state, env.command.ref
     ids = s.body_index(body_names)
     a = s.body_index(anchor_body)[0]
@@ -27,6 +33,8 @@ def relative_reference_bodies(env, body_names: list[str], anchor_body: str = "pe
     dq = delta_q[:, None].expand(-1, n, -1)
     pos = delta_p[:, None] + quat_apply(dq, ref.body_pos_w[:, ids] - ref_anchor_pos[:, None])
     quat = quat_mul(dq, ref.body_quat_w[:, ids])
+    if cache is not None:
+        cache[key] = (ids, pos, quat)
     return ids, pos, quat
 
 

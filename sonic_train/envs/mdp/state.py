@@ -9,6 +9,9 @@ import torch
 from sonic_train.envs.mdp.math import quat_apply_inverse
 
 
+_BODY_LOOKUP: dict[tuple[str, ...], dict[str, int]] = {}
+
+
 @dataclass
 class RobotState:
     """Batched state of ``N`` robots (world frame unless the name says ``_b``: the pelvis frame).
@@ -54,7 +57,9 @@ class RobotState:
 
     def body_index(self, names: list[str] | tuple[str, ...] | str) -> list[int]:
         names = [names] if isinstance(names, str) else list(names)
-        lookup = {n: i for i, n in enumerate(self.body_names)}
+        lookup = _BODY_LOOKUP.get(self.body_names)
+        if lookup is None:
+            lookup = _BODY_LOOKUP[self.body_names] = {n: i for i, n in enumerate(self.body_names)}
         missing = [n for n in names if n not in lookup]
         if missing:
             raise KeyError(f"unknown bodies {missing}; the robot has {list(self.body_names)}")
