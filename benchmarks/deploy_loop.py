@@ -26,8 +26,11 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--domain", type=int, default=77)
     ap.add_argument("--no-dds", action="store_true")
+    ap.add_argument("--pin-core", type=int, default=-1, help="pin the controller process to this CPU")
     ap.add_argument("--json")
     args = ap.parse_args()
+    if args.pin_core >= 0 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.pin_core})
     from rich.console import Console
     from rich.table import Table
 
@@ -42,7 +45,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     from sonic_deploy.motion import load_clip
 
-    clip = load_clip(synthesize_all(tmp, ["arm_waves"])[0])
+    clip = load_clip(synthesize_all(tmp, ["stand_idle"])[0])
     player = MotionPlayer(clip)
     runner = PolicyRunner(write_tracking_policy(os.path.join(tmp, "p.onnx")), G1, available=player.provides)
     ctrl = Controller(G1, runner, player, ControllerConfig(auto=True, ramp_duration=1.0, damping_duration=0.2,
