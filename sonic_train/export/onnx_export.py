@@ -1,0 +1,269 @@
+"""ONNX export of one encoder + FSQ + the ``g1_dyn`` decoder, per the ``sonic.policy/1`` artifact contract.
+
+Graph (opset :data:`OPSET`, TorchScript exporter, batch dimension dynamic):
+inputs ``obs_encoder`` [B, E], ``obs_proprio`` [B, P] and, with ``residual=True``, ``latent_residual`` [B, L];
+outputs ``actions`` [B, 29] (raw, Unitree order) and ``token_indices`` [B, num_tokens] int64.
+
+Metadata (``metadata_props['sonic']``, :class:`sonic_deploy.policy.contract.PolicyContract` JSON): robot, joints,
+default pose, kp/kd and action scale of the spec the env used, control/physics dt, the observation layout read
+off the env's observation manager (proprio = the ``policy`` group; encoder = the chosen encoder's tokenizer
+terms, in the encoder's input order), FSQ levels, token count, future frames/dt, encoder, a hash of the training
+config and the package version.
+
+At export time onnxruntime is compared with PyTorch on random inputs and on inputs recorded from a short
+rollout of the policy in the evaluation env; the export fails when the largest absolute action difference
+exceeds ``tolerance`` (1e-5) or a token index differs. The file is written atomically (temp + os.replace).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+from torch import nn
+
+from sonic_deploy.policy.contract import (ENCODERS, INPUT_ENCODER, INPUT_PROPRIO, INPUT_RESIDUAL, METADATA_KEY,
+                                          OUTPUT_ACTIONS, OUTPUT_TOKENS, PolicyContract, TermSpec)
+from sonic_train.eval.common import EvalError, config_hash, version
+
+OPSET = 17
+TOLERANCE = 1e-5
+
+
+class ExportError(EvalError):
+    pass
+
+
+class DeployPolicy(nn.Module):
+    """``(obs_encoder, obs_proprio[, latent_residual]) -> (actions, token_indices)`` for one encoder.
+
+    ``proprio_index``: when the actor keeps its own frame-major history of the policy group, the contract's
+    term-major proprio vector is gathered into the actor's order inside the graph."""
+
+    def __init__(self, token_module: nn.Module, encoder: str, residual: bool = False,
+                 proprio_index: torch.Tensor | None = None):
+        super().__init__()
+        self.tm = token_module
+        self.encoder = encoder
+        self.residual = residual
+        if proprio_index is not None:
+            self.register_buffer("proprio_index", proprio_index.to(torch.int64))
+        else:
+            self.proprio_index = None
+
+    def forward(self, obs_encoder: torch.Tensor, obs_proprio: torch.Tensor,
+                latent_residual: torch.Tensor | None = None):
+        if self.proprio_index is not None:
+            obs_proprio = torch.index_select(obs_proprio, 1, self.proprio_index)
+        return self.tm.deploy_forward(self.encoder, obs_encoder, obs_proprio,
+                                      latent_residual if self.residual else None)
+
+
+def proprio_permutation(terms: list[TermSpec], actor_history: int) -> torch.Tensor | None:
+    """Index turning a term-major (contract) proprio vector into the actor's frame-major history order."""
+    if actor_history <= 1:
+        return None
+    frame = sum(t.dim for t in terms)
+    idx = torch.empty(frame * actor_history, dtype=torch.int64)
+    contract_off, frame_off = 0, 0
+    for t in terms:
+        for h in range(actor_history):
+            for j in range(t.dim):
+                idx[h * frame + frame_off + j] = contract_off + h * t.dim + j
+        contract_off += t.dim * actor_history
+        frame_off += t.dim
+    return idx
+
+
+def _scale(s: Any) -> Any:
+    return float(s) if isinstance(s, (int, float)) else [float(v) for v in s]
+
+
+def build_contract(train_cfg, tenv, token_module, encoder: str, layout: dict, actor_history: int = 1) -> PolicyContract:
+    """The artifact contract from the env (spec, action scale, observation layout) and the model."""
+    robot = tenv.robot
+    policy_rows = layout.get("policy", [])
+    if actor_history > 1 and any(r["history"] > 1 for r in policy_rows):
+        raise ExportError("the policy group has its own history and the actor keeps another one: the contract's "
+                          "term-major layout cannot express both; use one of them")
+    proprio = [TermSpec(r["name"], int(r["dim"]), int(r["history"]) * max(actor_history, 1), _scale(r["scale"]))
+               for r in policy_rows]
+    tok = {r["name"]: r for r in layout.get("tokenizer", [])}
+    enc_terms = []
+    for name in token_module.encoder_inputs[encoder]:
+        if name not in tok:
+            raise ExportError(f"encoder {encoder!r} input {name!r} is not a tokenizer term of the env")
+        r = tok[name]
+        enc_terms.append(TermSpec(name, int(r["dim"]) * int(r["history"]), 1, _scale(r["scale"])))
+    futures = {(int(r["params"]["num_future_frames"]), float(r["params"].get("future_dt", 0.1)))
+               for r in tok.values() if "num_future_frames" in (r.get("params") or {})}
+    if len(futures) > 1:
+        raise ExportError(f"tokenizer terms disagree on future frames/dt: {sorted(futures)}")
+    ff, fdt = futures.pop() if futures else (1, float(tenv.step_dt))
+    scale = tenv.action_manager.scale.detach().cpu().numpy().astype(np.float64)
+    be = tenv.backend
+    kp = getattr(be, "_base_kp", None)
+    kd = getattr(be, "_base_kd", None)
+    kp = robot.kp if kp is None else kp
+    kd = robot.kd if kd is None else kd
+    return PolicyContract(
+        joint_names=list(robot.joint_names), default_joint_pos=[float(x) for x in robot.default_joint_pos],
+        kp=[float(x) for x in kp], kd=[float(x) for x in kd], action_scale=[float(x) for x in scale],
+        encoder=encoder, obs_proprio=proprio, obs_encoder=enc_terms, control_dt=float(tenv.step_dt),
+        physics_dt=float(be.physics_dt), fsq_levels=[int(v) for v in token_module.fsq.level_list],
+        num_tokens=int(token_module.num_tokens), future_frames=ff, future_dt=fdt, robot=robot.name,
+        config_hash=config_hash(train_cfg), version=version())
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    contract: PolicyContract
+    parity: dict[str, float] = field(default_factory=dict)
+    recorded_steps: int = 0
+    seconds: float = 0.0
+
+
+def _torch_io(model: DeployPolicy, e: np.ndarray, p: np.ndarray, r: np.ndarray | None):
+    with torch.no_grad():
+        a, t = model(torch.from_numpy(e), torch.from_numpy(p), None if r is None else torch.from_numpy(r))
+    return a.numpy(), t.numpy()
+
+
+def check_parity(path: str | os.PathLike, model: DeployPolicy, batches: dict[str, dict[str, np.ndarray]],
+                 tolerance: float = TOLERANCE) -> dict[str, float]:
+    """Max |actions_ort - actions_torch| per batch; raises :class:`ExportError` past ``tolerance`` or on a token
+    mismatch."""
+    from sonic_deploy.policy.runner import make_session
+
+    sess = make_session(path, threads=1)
+    out = {}
+    for label, feed in batches.items():
+        a_ort, t_ort = sess.run([OUTPUT_ACTIONS, OUTPUT_TOKENS], feed)
+        a_pt, t_pt = _torch_io(model, feed[INPUT_ENCODER], feed[INPUT_PROPRIO], feed.get(INPUT_RESIDUAL))
+        diff = float(np.abs(a_ort - a_pt).max())
+        tok_bad = int((t_ort != t_pt).any(-1).sum())
+        out[f"{label}/max_abs_diff"] = diff
+        out[f"{label}/token_mismatch_rows"] = tok_bad
+        if not np.isfinite(diff) or diff > tolerance or tok_bad:
+            raise ExportError(f"{path}: onnxruntime differs from PyTorch on {label} inputs: max |diff| {diff:.3g} "
+                              f"(tolerance {tolerance:g}), {tok_bad} rows with other tokens")
+    return out
+
+
+def _save_atomic(model_proto, path: Path) -> None:
+    import onnx
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        onnx.save(model_proto, tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | None = None, encoder: str = "g1",
+                      residual: bool = False, tolerance: float = TOLERANCE, recorded_steps: int = 25,
+                      random_batch: int = 64, seed: int = 0, motions: str | None = None) -> ExportResult:
+    """Export ``checkpoint`` (its training config.yaml beside it) to ``out`` and check parity."""
+    import onnx
+
+    from sonic_train.eval.evaluator import Evaluator
+
+    t0 = time.perf_counter()
+    if encoder not in ENCODERS:
+        raise ExportError(f"encoder {encoder!r}: the contract knows {ENCODERS}")
+    checkpoint = str(checkpoint)
+    out = Path(out) if out else Path(checkpoint).with_name(f"{Path(checkpoint).stem}_{encoder}.onnx")
+    ev_cfg = OmegaConf.create({"encoder": encoder, "num_envs": 2, "max_episode_s": 2.0, "motions": motions,
+                               "seed": seed})
+    ev = Evaluator(checkpoint, ev_cfg, num_envs=2)
+    try:
+        actor = ev.model.actor
+        tm = actor.backbone
+        if not hasattr(tm, "deploy_forward"):
+            raise ExportError(f"{checkpoint}: the actor is not a universal-token policy (backbone "
+                              f"{type(tm).__name__}); only token policies export to the sonic contract")
+        if encoder not in tm.encoder_names:
+            raise ExportError(f"encoder {encoder!r} is not in the model (it has {tm.encoder_names})")
+        layout = ev.env.observation_layout()
+        contract = build_contract(ev.train_cfg, ev.tenv, tm, encoder, layout, actor.obs_history_len)
+        perm = proprio_permutation(contract.obs_proprio, actor.obs_history_len)
+        model = DeployPolicy(tm, encoder, residual, perm).eval()
+
+        # recorded inputs: a short deterministic rollout in the evaluation env
+        rec_e, rec_p = [], []
+        obs = ev.obs
+        actor.reset_history(torch.ones(ev.env.num_envs, dtype=torch.bool))
+        with torch.no_grad():
+            for _ in range(recorded_steps):
+                pobs = actor.process_obs(obs)
+                rec_e.append(tm.encoder_input(encoder, obs["tokenizer"]).numpy().astype(np.float32))
+                proprio = pobs["policy"]
+                if perm is not None:  # back to the contract's term-major order
+                    inv = torch.empty_like(perm)
+                    inv[perm] = torch.arange(perm.numel())
+                    proprio = proprio[:, inv]
+                rec_p.append(proprio.numpy().astype(np.float32))
+                obs, _, dones, _ = ev.env.step(actor.act_inference(pobs))
+                actor.reset_history(dones)
+    finally:
+        ev.close()
+    E, P, L = contract.encoder_dim, contract.proprio_dim, tm.latent_dim
+    if rec_e and (rec_e[0].shape[1] != E or rec_p[0].shape[1] != P):
+        raise ExportError(f"recorded inputs ({rec_e[0].shape[1]}, {rec_p[0].shape[1]}) do not match the layout "
+                          f"({E}, {P})")
+
+    g = torch.Generator().manual_seed(seed)
+    ex_e, ex_p = torch.randn(2, E, generator=g), torch.randn(2, P, generator=g)
+    ex_r = torch.zeros(2, L) if residual else None
+    names_in = [INPUT_ENCODER, INPUT_PROPRIO] + ([INPUT_RESIDUAL] if residual else [])
+    names_out = [OUTPUT_ACTIONS, OUTPUT_TOKENS]
+    dyn = {n: {0: "batch"} for n in names_in + names_out}
+    args = (ex_e, ex_p, ex_r) if residual else (ex_e, ex_p)
+    with tempfile.TemporaryDirectory() as d:
+        raw = Path(d) / "raw.onnx"
+        with torch.no_grad():
+            torch.onnx.export(model, args, str(raw), dynamo=False, opset_version=OPSET, input_names=names_in,
+                              output_names=names_out, dynamic_axes=dyn, do_constant_folding=True)
+        proto = onnx.load(str(raw))
+    proto.producer_name = "sonic-export"
+    proto.producer_version = version()
+    proto.doc_string = f"sonic universal-token policy: encoder {encoder} + FSQ + g1_dyn; {Path(checkpoint).name}"
+    for k, v in {METADATA_KEY: contract.to_json(), "checkpoint": Path(checkpoint).name,
+                 "opset": str(OPSET)}.items():
+        p = proto.metadata_props.add()
+        p.key, p.value = k, v
+    onnx.checker.check_model(proto)
+    out = Path(out)
+    # parity on the final bytes, before they replace anything at ``out``
+    tmp_dir = out.parent if out.parent.exists() else None
+    with tempfile.TemporaryDirectory(dir=tmp_dir) as d:
+        cand = Path(d) / out.name
+        onnx.save(proto, str(cand))
+        rng = np.random.default_rng(seed)
+        batches = {"random": {INPUT_ENCODER: rng.standard_normal((random_batch, E)).astype(np.float32),
+                              INPUT_PROPRIO: rng.standard_normal((random_batch, P)).astype(np.float32)},
+                   "batch1": {INPUT_ENCODER: rng.standard_normal((1, E)).astype(np.float32),
+                              INPUT_PROPRIO: rng.standard_normal((1, P)).astype(np.float32)}}
+        if rec_e:
+            batches["recorded"] = {INPUT_ENCODER: np.concatenate(rec_e), INPUT_PROPRIO: np.concatenate(rec_p)}
+        for b in batches.values():
+            if residual:
+                b[INPUT_RESIDUAL] = (0.05 * rng.standard_normal((b[INPUT_ENCODER].shape[0], L))).astype(np.float32)
+        parity = check_parity(cand, model, batches, tolerance)
+    _save_atomic(proto, out)
+    return ExportResult(out, contract, parity, len(rec_e) * 2, time.perf_counter() - t0)
