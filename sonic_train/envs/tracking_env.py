@@ -70,6 +70,9 @@ class TrackingEnv:
         return mid - half, mid + half
 
     def print_summary(self) -> None:
+        if any(t.dim == 0 and not t.is_index for ts in self.observation_manager.groups.values() for t in ts):
+            self.observation_manager.compute()  # term dims are read off one computation
+            self.observation_manager.reset(torch.arange(self.num_envs, device=self.device))
         for m in (self.command, self.observation_manager, self.reward_manager, self.termination_manager,
                   self.event_manager, self.curriculum_manager):
             m.print_summary()
