@@ -46,3 +46,8 @@ echo "[install] sonic[$EXTRAS]"
 echo "[install] G1 robot model"
 .venv/bin/sonic-motion fetch-robot
 echo "[install] done: $(.venv/bin/python -c 'import sonic_deploy, mujoco; print("sonic", sonic_deploy.__version__, "mujoco", mujoco.__version__)')"
+if [ "${CI:-}" = "true" ] || [ "${SONIC_ISAACLAB:-}" = "1" ]; then
+  # the Isaac Lab backend's own Python 3.12 environment (.venv-isaaclab); tests/isaaclab runs its tests there
+  echo "[install] Isaac Lab backend environment"
+  bash scripts/install_isaaclab.sh
+fi
