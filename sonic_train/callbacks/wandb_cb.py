@@ -28,6 +28,11 @@ class WandbCallback(Callback):
             if self.kwargs["dir"]:
                 os.makedirs(self.kwargs["dir"], exist_ok=True)
             self.run = wandb.init(**{k: v for k, v in self.kwargs.items() if v is not None})
+            if self.kwargs["dir"]:  # the checkpoint monitor resumes this run by its id
+                import json
+
+                with open(os.path.join(self.kwargs["dir"], "wandb_run.json"), "w") as f:
+                    json.dump({"id": self.run.id, "project": self.run.project, "entity": self.run.entity}, f)
 
     def on_update_end(self, iteration: int, stats: Mapping[str, float]) -> None:
         if self.run is None:
