@@ -54,7 +54,7 @@ def make_backend(sim_cfg: Any, num_envs: int, robot, device: str = "cpu"):
                              contact_forces=bool(sim.get("contact_forces", True)))
     if name == "isaaclab":
         try:
-            import isaaclab  # noqa: F401
+            import isaaclab.envs  # noqa: F401  (a real install, not a folder named isaaclab on sys.path)
         except ImportError as exc:
             raise BackendUnavailable(f"sim=isaaclab: Isaac Lab is not installed here; install {BACKENDS[name]}") from exc
         from sonic_train.envs.isaaclab.backend import IsaacLabBackend

@@ -13,7 +13,7 @@ def test_unknown_and_uninstalled_backends():
     with pytest.raises(BackendUnavailable, match="unknown simulator backend.*isaaclab.*mujoco"):
         make_backend({"backend": "gazebo"}, 2, G1)
     try:
-        import isaaclab  # noqa: F401
+        import isaaclab.envs  # noqa: F401
     except ImportError:
         with pytest.raises(BackendUnavailable, match="not installed here; install"):
             make_backend({"backend": "isaaclab"}, 2, G1)
