@@ -60,7 +60,7 @@ def set_dotted(cfg: DictConfig, key: str, value: Any) -> None:
             parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
             parent.pop(leaf, None)
             return
-        OmegaConf.update(cfg, key, value, merge=True, force_add=True)
+        OmegaConf.update(cfg, key, value, merge=False, force_add=True)
 
 
 def apply_overrides(cfg: DictConfig, overrides: Any) -> None:

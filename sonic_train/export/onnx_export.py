@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,7 +237,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     args = (ex_e, ex_p, ex_r) if residual else (ex_e, ex_p)
     with tempfile.TemporaryDirectory() as d:
         raw = Path(d) / "raw.onnx"
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter (no onnxscript needed)
             torch.onnx.export(model, args, str(raw), dynamo=False, opset_version=OPSET, input_names=names_in,
                               output_names=names_out, dynamic_axes=dyn, do_constant_folding=True)
         proto = onnx.load(str(raw))
