@@ -81,8 +81,11 @@ class IsaacLabBackend:
         self._origins = self.env.scene.env_origins.clone()  # [N, 3]: each env's offset in the shared world
         self.targets = torch.as_tensor(robot.default_joint_pos, dtype=torch.float32,
                                        device=self.sim_device).repeat(self.num_envs, 1)
-        self._base_kp = _t(art.data.joint_stiffness).clone()
-        self._base_kd = _t(art.data.joint_damping).clone()
+        self._env_kp = _t(art.data.joint_stiffness).clone()  # [N, J]: randomisation scales these
+        self._env_kd = _t(art.data.joint_damping).clone()
+        # per-joint gains as the MuJoCo backend exposes them (the ONNX export reads the contract's kp/kd here)
+        self._base_kp = self._env_kp[0].cpu().numpy().astype("float64")
+        self._base_kd = self._env_kd[0].cpu().numpy().astype("float64")
         self._base_mass = _t(art.data.body_mass).clone()
         self.env.reset()
         ids = torch.arange(self.num_envs, device=self.sim_device)
@@ -185,8 +188,8 @@ class IsaacLabBackend:
         kps = torch.as_tensor(kp_scale, dtype=torch.float32).to(dev).reshape(-1, 1)
         kds = torch.as_tensor(kd_scale, dtype=torch.float32).to(dev).reshape(-1, 1)
         art = self.articulation
-        art.write_joint_stiffness_to_sim_index(stiffness=self._base_kp[ids] * kps, env_ids=ids)
-        art.write_joint_damping_to_sim_index(damping=self._base_kd[ids] * kds, env_ids=ids)
+        art.write_joint_stiffness_to_sim_index(stiffness=self._env_kp[ids] * kps, env_ids=ids)
+        art.write_joint_damping_to_sim_index(damping=self._env_kd[ids] * kds, env_ids=ids)
 
     def add_root_velocity(self, env_ids, lin_vel_w, ang_vel_w) -> None:
         dev = self.sim_device
