@@ -51,6 +51,18 @@ def test_smoke_preset_learns_and_resumes(tmp_path, synthetic_motions, capsys):
     torch.manual_seed(1)  # the same initial weights as the run (seed=1)
     before = rollout_stats(env, _policy(cfg, env), EVAL_STEPS, seed=123)
     after = rollout_stats(env, _policy(cfg, env, ckpt["runner"]["trainer"]["model"]), EVAL_STEPS, seed=123)
+
+    # the trained policy as a frozen action-transform module: a zero latent residual reproduces its actions
+    from sonic_train.envs.wrapper import ManagerEnvWrapper, load_action_transform
+
+    obs = env.reset()
+    atm = load_action_transform(str(exp / f"model_{ITERATIONS}.pt"), cfg, obs, env.num_actions)
+    wrapped = ManagerEnvWrapper(env.unwrapped, action_transform=atm, action_transform_dim=atm.latent_dim)
+    assert wrapped.num_actions == 8  # smoke FSQ: 4 levels x 2 tokens
+    obs = wrapped.reset()
+    expected = atm(obs)
+    wrapped.step(torch.zeros(env.num_envs, wrapped.num_actions))
+    assert torch.allclose(env.unwrapped.action_manager.action, expected, atol=1e-6)
     env.close()
     with capsys.disabled():
         print(f"\n[smoke] before: {before}\n[smoke] after {ITERATIONS} iterations: {after}")

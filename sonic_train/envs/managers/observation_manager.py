@@ -29,8 +29,14 @@ class _Term:
         self.needs_fill: torch.Tensor | None = None
         self.is_index = cfg.name in INDEX_TERMS or cfg.extra.get("index", False)
 
-    def compute(self, env) -> torch.Tensor:
-        raw = self.cfg.func(env, **self.cfg.params)
+    def compute(self, env, cache: dict | None = None) -> torch.Tensor:
+        key = (self.cfg.func, repr(sorted(self.cfg.params.items())))
+        if cache is not None and key in cache:
+            raw = cache[key]
+        else:
+            raw = self.cfg.func(env, **self.cfg.params)
+            if cache is not None:
+                cache[key] = raw
         if self.is_index:
             return raw
         x = raw.reshape(raw.shape[0], -1).float()
@@ -71,8 +77,9 @@ class ObservationManager:
 
     def compute(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        cache: dict = {}  # a term used by several groups (policy and critic) is computed once
         for group, terms in self.groups.items():
-            vals = {t.name: t.compute(self.env) for t in terms}
+            vals = {t.name: t.compute(self.env, cache) for t in terms}
             if self.concatenate[group]:
                 out[group] = torch.cat([v for n, v in vals.items()], dim=-1)
             else:
