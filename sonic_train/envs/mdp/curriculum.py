@@ -28,11 +28,15 @@ def adaptive_termination_threshold(env, env_ids, state: dict, term: str, param: 
     return cur
 
 
-def event_level(env, env_ids, state: dict, start_level: int = 0, max_level: int = 4, success_up: float = 0.8,
+def event_level(env, env_ids, state: dict, max_level: int = 4, success_up: float = 0.8,
                 success_down: float = 0.4, min_episodes: int = 128) -> float:
-    """Raise the domain-randomisation level (0..max_level) when the success rate is high, lower it when low."""
+    """Raise the domain-randomisation level (0..max_level) when the success rate is high, lower it when low.
+
+    The level lives in the event manager (its config's ``level`` is the start); this term only moves it."""
     tm = env.termination_manager
-    level = int(state.setdefault("value", start_level))
+    if "value" in state and len(env_ids) == 0:  # restoring a checkpoint
+        env.event_manager.set_level(int(state["value"]))
+    level = int(env.event_manager.level)
     st = tm.recent_success(min_episodes, key="event_level")
     if st is not None:
         if st > success_up:
