@@ -3,7 +3,8 @@
 Keys (``+key=value``; ``key=value`` works too): ``checkpoint`` (required; its training config.yaml beside it),
 ``encoder`` (g1 | smpl | teleop, default g1), ``out`` (default ``<checkpoint stem>_<encoder>.onnx`` beside it),
 ``residual`` (add the ``latent_residual`` input), ``tolerance`` (parity bound, default 1e-5), ``motions``
-(library for the recorded parity inputs; default the run's). Opset 17; batch dimension dynamic.
+(library for the recorded parity inputs; default the run's), ``sim`` (simulator of the recorded rollout, default
+mujoco whatever trained the run). Opset 17; batch dimension dynamic.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ EPILOG = """examples:
   sonic-export +checkpoint=logs/run/model_500.pt +encoder=teleop +residual=True
 """
 KEYS = {"checkpoint": str, "encoder": str, "out": str, "residual": bool, "tolerance": float, "motions": str,
-        "seed": int}
+        "seed": int, "sim": str}
 
 
 def parse(argv: list[str]) -> dict:
@@ -55,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         res = export_checkpoint(args["checkpoint"], args.get("out"), encoder=args.get("encoder", "g1"),
                                 residual=args.get("residual", False), tolerance=args.get("tolerance", TOLERANCE),
-                                motions=args.get("motions"), seed=args.get("seed", 0))
+                                motions=args.get("motions"), seed=args.get("seed", 0),
+                                sim_backend=args.get("sim", "mujoco"))
     except EvalError as exc:
         print(f"sonic-export: {exc}", file=sys.stderr)
         return 1

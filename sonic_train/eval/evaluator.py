@@ -83,6 +83,11 @@ def make_eval_config(train_cfg: DictConfig, eval_cfg: DictConfig, num_envs: int,
         cfg.num_envs = int(num_envs)
         cfg.seed = int(eval_cfg.get("seed", 0))
         cfg.device = "cpu"
+        backend = eval_cfg.get("sim_backend", None)
+        old_sim = cfg.get("sim", None) or {}
+        if backend and backend != old_sim.get("backend", "mujoco"):  # same dt, another simulator
+            cfg.sim = {"backend": str(backend), "physics_dt": old_sim.get("physics_dt", 0.005),
+                       "decimation": old_sim.get("decimation", 4)}
         if eval_cfg.get("sim_threads", None):
             set_dotted(cfg, "sim.num_threads", int(eval_cfg.sim_threads))
     return cfg

@@ -178,8 +178,12 @@ def _save_atomic(model_proto, path: Path) -> None:
 
 def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | None = None, encoder: str = "g1",
                       residual: bool = False, tolerance: float = TOLERANCE, recorded_steps: int = 25,
-                      random_batch: int = 64, seed: int = 0, motions: str | None = None) -> ExportResult:
-    """Export ``checkpoint`` (its training config.yaml beside it) to ``out`` and check parity."""
+                      random_batch: int = 64, seed: int = 0, motions: str | None = None,
+                      sim_backend: str | None = "mujoco") -> ExportResult:
+    """Export ``checkpoint`` (its training config.yaml beside it) to ``out`` and check parity.
+
+    The layout and the recorded parity inputs come from the evaluation env on ``sim_backend`` (default the CPU
+    MuJoCo backend, whatever simulator trained the checkpoint; ``None``: the training run's)."""
     import onnx
 
     from sonic_train.eval.evaluator import Evaluator
@@ -190,7 +194,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     checkpoint = str(checkpoint)
     out = Path(out) if out else Path(checkpoint).with_name(f"{Path(checkpoint).stem}_{encoder}.onnx")
     ev_cfg = OmegaConf.create({"encoder": encoder, "num_envs": 2, "max_episode_s": 2.0, "motions": motions,
-                               "seed": seed})
+                               "seed": seed, "sim_backend": sim_backend})
     ev = Evaluator(checkpoint, ev_cfg, num_envs=2)
     try:
         actor = ev.model.actor
