@@ -66,6 +66,13 @@ def yaw_quat(q: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.cos(half), zero, zero, torch.sin(half)], dim=-1)
 
 
+def yaw_rotate_inverse(yaw: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """R_z(yaw)^T v; ``yaw`` broadcasts against ``v[..., 0]`` (cheaper than a quaternion rotation)."""
+    c, s = torch.cos(yaw), torch.sin(yaw)
+    x, y = v[..., 0], v[..., 1]
+    return torch.stack([c * x + s * y, -s * x + c * y, v[..., 2]], dim=-1)
+
+
 def quat_from_axis_angle(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
     axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-9)
     half = 0.5 * angle.unsqueeze(-1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from sonic_train.envs.mdp.math import (matrix_to_6d, quat_apply_inverse, quat_conjugate, quat_mul, quat_to_6d,
-                                       quat_to_matrix, yaw_quat)
+                                       quat_to_matrix, yaw_of, yaw_quat, yaw_rotate_inverse)
 
 GRAVITY_DIR = (0.0, 0.0, -1.0)
 
@@ -90,9 +90,8 @@ def smpl_joints_future(env, num_future_frames: int = 10, future_dt: float = 0.1)
     ref = env.command.ref
     if f.smpl_joints is None:
         raise KeyError("smpl_joints_future: the motion library has no SMPL joints")
-    yaw = yaw_quat(ref.root_quat_w)[:, None, None, :]
     d = f.smpl_joints - ref.root_pos_w[:, None, None, :]
-    return quat_apply_inverse(yaw.expand(d.shape[:-1] + (4,)), d).reshape(env.num_envs, -1)
+    return yaw_rotate_inverse(yaw_of(ref.root_quat_w)[:, None, None], d).reshape(env.num_envs, -1)
 
 
 def vr_3point_pos(env) -> torch.Tensor:
@@ -100,8 +99,8 @@ def vr_3point_pos(env) -> torch.Tensor:
     ref = env.command.ref
     if ref.vr_pos is None:
         raise KeyError("vr_3point_pos: the motion library has no VR targets")
-    yaw = yaw_quat(ref.root_quat_w)[:, None, :].expand(-1, 3, -1)
-    return quat_apply_inverse(yaw, ref.vr_pos - ref.root_pos_w[:, None, :]).reshape(env.num_envs, -1)
+    d = ref.vr_pos - ref.root_pos_w[:, None, :]
+    return yaw_rotate_inverse(yaw_of(ref.root_quat_w)[:, None], d).reshape(env.num_envs, -1)
 
 
 def vr_3point_ori(env) -> torch.Tensor:
