@@ -51,3 +51,9 @@ if [ "${CI:-}" = "true" ] || [ "${SONIC_ISAACLAB:-}" = "1" ]; then
   echo "[install] Isaac Lab backend environment"
   bash scripts/install_isaaclab.sh
 fi
+if [ "${CI:-}" = "true" ] || [ "${SONIC_DDS010:-}" = "1" ]; then
+  # cyclonedds 0.10.2 (the robot's DDS line) in .venv-dds010 for tests/field/test_dds_interop.py; apt-get install
+  # cyclonedds-dev runs only as root; any failure is a warning and that test is skipped with the reason
+  echo "[install] cyclonedds 0.10.2 interop environment"
+  SONIC_APT=1 bash scripts/install_dds010.sh || echo "[install] warning: .venv-dds010 not built; the 0.10.2 interop test will be skipped" >&2
+fi

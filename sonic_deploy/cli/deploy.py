@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--duration", type=float, default=None, help="stop after this many wall-clock seconds")
     b.add_argument("--idle-timeout", type=float, default=None, help="lock-step: stop after this long without commands")
     b.add_argument("--record", help="write the ground-truth trajectory (tick, qpos) as .npz on exit")
+    b.add_argument("--uint8-kind", choices=("byte", "uint8"), default="byte", help="type description of the one-byte "
+                   "fields: byte (Cyclone 0.10 and the robot) or uint8 (11.x peers whose IDL says uint8)")
     b.add_argument("--quiet", action="store_true")
 
     i = sub.add_parser("inspect", help="validate a policy artifact against the G1 and print its contract")
@@ -128,7 +130,7 @@ def _cmd_bridge(args) -> int:
 
     peers = ("127.0.0.1",) if args.interface in ("lo", "127.0.0.1") else ()
     cfg = BridgeConfig(dds=DdsConfig(domain_id=args.domain, interface=args.interface, peers=peers,
-                                     multicast=not peers), lockstep=args.lockstep, state_rate=args.rate,
+                                     multicast=not peers, uint8_kind=args.uint8_kind), lockstep=args.lockstep, state_rate=args.rate,
                        duration=args.duration, idle_timeout=args.idle_timeout, record=args.record)
     bridge = MujocoBridge(cfg)
     signal.signal(signal.SIGTERM, lambda *_: bridge.stop())

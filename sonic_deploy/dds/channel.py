@@ -34,6 +34,9 @@ class DdsConfig:
     interface: str = "lo"  # a NIC name (enp3s0, eth0) or an address
     peers: tuple[str, ...] = ("127.0.0.1",)  # unicast discovery peers; empty = multicast discovery
     multicast: bool = False
+    # how the IDL's one-byte members are described in the type information: "byte" (TK_BYTE, as Cyclone DDS 0.10
+    # and the G1 describe Unitree's octet fields) or "uint8" (TK_UINT8, 11.x peers whose IDL says uint8)
+    uint8_kind: str = "byte"
 
     def xml(self) -> str:
         iface = (f'<NetworkInterface address="{self.interface}"/>' if self.interface[:1].isdigit()
@@ -55,11 +58,31 @@ class DdsConfig:
 _DOMAINS: dict[int, Domain] = {}
 
 
+def cyclonedds_version() -> tuple[int, ...]:
+    """The cyclonedds Python package's version (0.10.x is what Unitree's SDK and the robot's side pin)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return tuple(int(p) for p in version("cyclonedds").split(".")[:3] if p.isdigit())
+    except PackageNotFoundError:  # pragma: no cover - a source checkout of cyclonedds
+        return (0, 0, 0)
+
+
+# 0.10.x: ddspy_take(reader, n) takes every sample; 0.11 and later: ddspy_take(reader, mask, n)
+_TAKE_HAS_MASK = cyclonedds_version() >= (0, 11)
+
+
 def participant(cfg: DdsConfig) -> DomainParticipant:
     """A participant on ``cfg.domain_id`` configured by ``cfg`` (the domain is created once per process)."""
     if cfg.domain_id not in _DOMAINS:
         _DOMAINS[cfg.domain_id] = Domain(cfg.domain_id, cfg.xml())
-    return DomainParticipant(cfg.domain_id)
+    dp = DomainParticipant(cfg.domain_id)
+    dp.sonic_uint8_kind = cfg.uint8_kind
+    return dp
+
+
+def _types(dp):
+    return idl.variant(getattr(dp, "sonic_uint8_kind", "byte"))
 
 
 def _qos(reliable: bool, depth: int) -> Qos:
@@ -95,7 +118,8 @@ class RawReader:
         self._waitset.attach(self._cond)
 
     def take(self, n: int = 64) -> list[bytes]:
-        ret = ddspy_take(self.reader._ref, self._mask, n)
+        ret = (ddspy_take(self.reader._ref, self._mask, n) if _TAKE_HAS_MASK
+               else ddspy_take(self.reader._ref, n))
         if isinstance(ret, int):
             raise RuntimeError(f"DDS take on {self.topic.name} failed ({ret})")
         return [data for data, info in ret if info.valid_data]
@@ -108,16 +132,16 @@ class RawReader:
 
 
 def lowcmd_writer(dp, **kw) -> RawWriter:
-    return RawWriter(dp, TOPIC_LOWCMD, idl.LowCmd_, **kw)
+    return RawWriter(dp, TOPIC_LOWCMD, _types(dp)[0], **kw)
 
 
 def lowcmd_reader(dp, **kw) -> RawReader:
-    return RawReader(dp, TOPIC_LOWCMD, idl.LowCmd_, **kw)
+    return RawReader(dp, TOPIC_LOWCMD, _types(dp)[0], **kw)
 
 
 def lowstate_writer(dp, **kw) -> RawWriter:
-    return RawWriter(dp, TOPIC_LOWSTATE, idl.LowState_, **kw)
+    return RawWriter(dp, TOPIC_LOWSTATE, _types(dp)[1], **kw)
 
 
 def lowstate_reader(dp, **kw) -> RawReader:
-    return RawReader(dp, TOPIC_LOWSTATE, idl.LowState_, **kw)
+    return RawReader(dp, TOPIC_LOWSTATE, _types(dp)[1], **kw)

@@ -74,6 +74,14 @@ def test_registered_type_names():
     assert idl.LowState_.__idl__.idl_transformed_typename == "unitree_hg::msg::dds_::LowState_"
 
 
+def _udw(cfg):
+    """unitree-dds-wrapper on cyclonedds 11 declares the one-byte fields uint8 (TK_UINT8); the default (TK_BYTE)
+    is what Cyclone DDS 0.10 and the robot describe (see sonic_deploy/dds/idl.py)."""
+    import dataclasses
+
+    return dataclasses.replace(cfg, uint8_kind="uint8")
+
+
 def _start_peer(mode, cfg, seconds):
     pytest.importorskip("unitree_dds_wrapper", reason="unitree-dds-wrapper (dev extra) is not installed")
     return subprocess.Popen([sys.executable, str(PEER), mode, str(cfg.domain_id), str(seconds)],
@@ -87,6 +95,7 @@ def _finish(proc):
 
 
 def test_wrapper_lowcmd_received_by_us(dds_cfg):
+    dds_cfg = _udw(dds_cfg)
     proc = _start_peer("pub_cmd", dds_cfg, 3.0)
     reader = lowcmd_reader(participant(dds_cfg))
     got = []
@@ -104,6 +113,7 @@ def test_wrapper_lowcmd_received_by_us(dds_cfg):
 
 
 def test_our_lowcmd_received_by_wrapper(dds_cfg):
+    dds_cfg = _udw(dds_cfg)
     proc = _start_peer("sub_cmd", dds_cfg, 4.0)
     writer = lowcmd_writer(participant(dds_cfg))
     c = LowCmdData(mode_machine=5, mode=np.ones(35, np.uint8))
@@ -120,6 +130,7 @@ def test_our_lowcmd_received_by_wrapper(dds_cfg):
 
 
 def test_wrapper_lowstate_received_by_us(dds_cfg):
+    dds_cfg = _udw(dds_cfg)
     proc = _start_peer("pub_state", dds_cfg, 3.0)
     reader = lowstate_reader(participant(dds_cfg))
     got = []
@@ -136,6 +147,7 @@ def test_wrapper_lowstate_received_by_us(dds_cfg):
 
 
 def test_our_lowstate_received_by_wrapper(dds_cfg):
+    dds_cfg = _udw(dds_cfg)
     proc = _start_peer("sub_state", dds_cfg, 4.0)
     writer = lowstate_writer(participant(dds_cfg))
     s = LowStateData(mode_machine=5, tick=7, wireless_remote=bytes(range(40, 80)))
