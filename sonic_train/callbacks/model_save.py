@@ -109,11 +109,13 @@ class ModelSaveCallback(Callback):
         self.save_interval = int(save_interval)
         self.save_last = save_last
         self.saved: list[Path] = []
+        self.last_saved_iteration: int | None = None
 
     def _save(self) -> None:
         r = self.runner
         if r.accelerator is not None:
             r.accelerator.wait_for_everyone()
+        self.last_saved_iteration = r.iteration  # on every rank: on_train_end must agree on the barrier
         if r.is_main_process:
             self.saved.append(save_checkpoint(self.save_dir / f"model_{r.iteration}.pt", r))
 
@@ -122,5 +124,5 @@ class ModelSaveCallback(Callback):
             self._save()
 
     def on_train_end(self) -> None:
-        if self.save_last and (not self.saved or self.saved[-1].name != f"model_{self.runner.iteration}.pt"):
+        if self.save_last and self.last_saved_iteration != self.runner.iteration:
             self._save()

@@ -96,6 +96,16 @@ def run(cfg: Any) -> dict[str, float]:
     from sonic_train.trainer.builder import build_callbacks, build_runner
 
     torch.set_num_threads(int(cfg.get("torch_threads", None) or 1))
+    accelerator = None
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # accelerate launch / torchrun: one env per rank
+        from sonic_train.accel import make_accelerator, rank_seed
+
+        acc_cfg = cfg.get("accelerate", None) or {}
+        accelerator = make_accelerator(cpu=str(cfg.get("device", "cpu")) == "cpu",
+                                       find_unused_parameters=bool(acc_cfg.get("find_unused_parameters", False)))
+        if accelerator.device.type == "cuda":
+            cfg.device = str(accelerator.device)  # this rank's GPU: the backend simulates there
+        cfg.seed = rank_seed(int(cfg.get("seed", 0)), accelerator)
     seed = int(cfg.get("seed", 0))
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -113,9 +123,10 @@ def run(cfg: Any) -> dict[str, float]:
         callbacks.append(ImResampleCallback(interval=im.get("interval", 1), uniform_frac=im.get("uniform_frac", 0.3),
                                             prior=im.get("prior", 1.0), decay=im.get("decay", 0.5)))
     callbacks += build_callbacks(cfg, str(exp_dir))
-    runner = build_runner(cfg, env, callbacks=callbacks)
-    OmegaConf.save(cfg, exp_dir / "config.yaml", resolve=True)
-    OmegaConf.save(OmegaConf.create(build_meta(cfg, env, str(motions))), exp_dir / "meta.yaml")
+    runner = build_runner(cfg, env, accelerator=accelerator, callbacks=callbacks)
+    if accelerator is None or accelerator.is_main_process:
+        OmegaConf.save(cfg, exp_dir / "config.yaml", resolve=True)
+        OmegaConf.save(OmegaConf.create(build_meta(cfg, env, str(motions))), exp_dir / "meta.yaml")
     resume = cfg.get("resume", None)
     if resume:
         ckpt = _resolve_resume(str(resume))
