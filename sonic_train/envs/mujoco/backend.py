@@ -67,7 +67,7 @@ class MujocoBackend:
         threads = int(num_threads or os.cpu_count() or 1)
         self.num_threads = max(1, min(threads, self.num_envs))
         self.chunks = [np.arange(i, self.num_envs, self.num_threads) for i in range(self.num_threads)]
-        self.pool = ThreadPoolExecutor(self.num_threads) if self.num_threads > 1 else None
+        self.pool = ThreadPoolExecutor(self.num_threads - 1) if self.num_threads > 1 else None
         self.feet_ids = tuple(self.body_names.index(b) for b in robot.feet_bodies)
         for i in range(self.num_envs):
             self._reset_default(i)
@@ -98,11 +98,14 @@ class MujocoBackend:
             self._copy_out(i)
 
     def _run(self, fn) -> None:
+        """``fn`` over every chunk: the pool takes all chunks but the last, this thread runs the last one."""
         if self.pool is None:
             fn(self.chunks[0])
-        else:
-            for f in [self.pool.submit(fn, c) for c in self.chunks]:
-                f.result()
+            return
+        futures = [self.pool.submit(fn, c) for c in self.chunks[:-1]]
+        fn(self.chunks[-1])
+        for f in futures:
+            f.result()
 
     def step(self, joint_targets: torch.Tensor) -> None:
         """Hold ``joint_targets`` [N, J] for ``decimation`` physics steps in every env."""
