@@ -5,7 +5,11 @@
   via the actuators' gains; motors with mode 0 are limp) and rejects commands with a bad CRC (counted);
 * free-running: physics follows the wall clock at ``physics_dt``;
 * lock-step: physics advances one control period per received command, then one state is published,
-  so a run through DDS reproduces an in-process run step for step.
+  so a run through DDS reproduces an in-process run step for step;
+* motor heating: a first-order thermal model per joint from the actuator torque
+  (:class:`~sonic_deploy.field.thermal.ThermalModel`), published in ``motor_state[i].temperature``;
+* injection hooks for tests and drills: :meth:`MujocoBridge.inject_remote` (the ``wireless_remote`` bytes the
+  next states carry) and :meth:`MujocoBridge.inject_motor_fault` (``motorstate`` bits of one motor).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sonic_deploy.dds.channel import DdsConfig, lowcmd_reader, lowstate_writer, participant
-from sonic_deploy.dds.codec import LowStateData, decode_lowcmd, encode_lowstate
+from sonic_deploy.dds.codec import NUM_MOTORS, LowStateData, decode_lowcmd, encode_lowstate
+from sonic_deploy.field.thermal import ThermalModel, ThermalModelConfig
 from sonic_deploy.robots.base import JointCommand
 from sonic_deploy.robots.g1 import G1, RobotSpec
 from sonic_deploy.robots.mujoco_robot import MujocoRobot
@@ -30,6 +35,7 @@ class BridgeConfig:
     duration: float | None = None  # seconds of wall time (None: until stopped)
     idle_timeout: float | None = None  # lock-step: stop after this long without a command
     record: str | None = None  # write the ground-truth trajectory (tick, qpos) here (.npz) on exit
+    thermal: ThermalModelConfig | None = field(default_factory=ThermalModelConfig)  # None: constant temperature
 
 
 @dataclass
@@ -52,6 +58,25 @@ class MujocoBridge:
         self._stop = False
         self._rec_tick: list[int] = []
         self._rec_qpos: list[np.ndarray] = []
+        self.thermal = ThermalModel(cfg.thermal, spec.num_joints) if cfg.thermal is not None else None
+        self.remote = bytes(40)
+        self.motor_error = np.zeros(NUM_MOTORS, np.uint32)
+
+    # --- injection hooks ------------------------------------------------------------------------------
+    def inject_remote(self, data: bytes) -> None:
+        """The ``wireless_remote`` bytes every following LowState_ carries (40 bytes; zeros: released)."""
+        self.remote = bytes(data).ljust(40, b"\0")[:40]
+
+    def inject_motor_fault(self, motor: int, bits: int) -> None:
+        """Set ``motor_state[motor].motorstate`` (0 clears it)."""
+        self.motor_error[motor] = bits
+
+    def _advance(self, steps: int) -> None:
+        self.robot.advance(steps=steps)
+        self.stats.physics_steps += steps
+        if self.thermal is not None:
+            n = self.spec.num_joints
+            self.thermal.step(self.robot.data.actuator_force[:n], steps * self.robot.model.opt.timestep)
 
     def stop(self) -> None:
         self._stop = True
@@ -64,8 +89,11 @@ class MujocoBridge:
         msg.gyroscope = s.imu_gyro.astype(np.float32)
         msg.accelerometer = s.imu_acc.astype(np.float32)
         msg.q[:n], msg.dq[:n], msg.tau_est[:n] = s.q, s.dq, s.tau
-        msg.temperature[:n] = s.temperature.astype(np.int16)[:, None]
+        temp = self.thermal.temperature if self.thermal is not None else s.temperature
+        msg.temperature[:n] = np.round(temp).astype(np.int16)[:, None]
         msg.mode[:n] = 1
+        msg.motorstate[:] = self.motor_error
+        msg.wireless_remote = self.remote
         return msg
 
     def publish_state(self) -> None:
@@ -101,8 +129,7 @@ class MujocoBridge:
             self.robot.apply(jc, enabled=cmd.mode[:n] == 1)
             applied += 1
             if self.cfg.lockstep:
-                self.robot.advance(steps=self.spec.decimation)
-                self.stats.physics_steps += self.spec.decimation
+                self._advance(self.spec.decimation)
                 self.publish_state()
         return applied
 
@@ -129,8 +156,7 @@ class MujocoBridge:
             self._apply_pending()
             target_steps = int((now - t0) / dt)
             while self.stats.physics_steps < target_steps:
-                self.robot.advance(steps=1)
-                self.stats.physics_steps += 1
+                self._advance(1)
             if now >= next_pub:
                 self.publish_state()
                 next_pub += period

@@ -13,6 +13,7 @@ sim-to-sim); the controller never reads a clock itself, so tests drive it withou
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,8 @@ import numpy as np
 from sonic_deploy.control.safety import Fault, SafetyConfig, check_state, clip_command, soft_limits
 from sonic_deploy.robots.base import JointCommand, RobotState
 from sonic_deploy.robots.g1 import G1, RobotSpec
+
+log = logging.getLogger("sonic_deploy.control")
 
 
 class Mode(enum.Enum):
@@ -37,6 +40,10 @@ class ControllerConfig:
     damping_duration: float = 0.5  # auto: time in damping before the ramp
     hold_duration: float = 0.5  # auto: time holding the default pose after the ramp, before active
     safety: SafetyConfig = field(default_factory=SafetyConfig)
+    # field readiness (sonic_deploy.field): per-joint thermal thresholds and derate (None: only the SafetyConfig
+    # backstop), wireless-remote bindings checked inside the step (None: only SafetyConfig.remote_estop)
+    thermal: object | None = None  # sonic_deploy.field.thermal.ThermalConfig
+    remote: object | None = None  # sonic_deploy.field.remote.RemoteBindings
 
 
 class Controller:
@@ -59,6 +66,13 @@ class Controller:
         self.last_action: np.ndarray | None = None
         self.last_frames = None  # the reference frames used by the last active step
         self.steps = 0
+        from sonic_deploy.field.remote import OperatorQueue, RemoteWatcher
+        from sonic_deploy.field.thermal import ThermalMonitor
+
+        self.thermal = ThermalMonitor(self.cfg.thermal, spec.joint_names) if self.cfg.thermal is not None else None
+        self.remote = RemoteWatcher(self.cfg.remote) if self.cfg.remote is not None else None
+        self.operator_queue = OperatorQueue()
+        self.operator_log: list[tuple[float, str, str]] = []  # (time, action, source)
 
     # --- operator interface --------------------------------------------------------------------------
     def request(self, mode: Mode | str) -> None:
@@ -70,6 +84,51 @@ class Controller:
     def clear_faults(self, now: float) -> None:
         if self.mode == Mode.ESTOP:
             self._enter(Mode.DAMPING, now)
+
+    def operator(self, action: str, source: str = "operator") -> None:
+        """Queue an operator action (estop, damping, stop, start, clear) for the next step; thread-safe."""
+        self.operator_queue.put(action, source)
+
+    def _operator_actions(self, state: RobotState | None, now: float) -> None:
+        actions = self.operator_queue.drain()
+        if self.remote is not None and state is not None:
+            actions += [(a, "remote") for a in self.remote.update(state.wireless_remote)]
+        for action, source in actions:
+            if action != "estop" or not self.operator_log or self.operator_log[-1][1:] != (action, source):
+                self.operator_log.append((now, action, source))
+            if action == "estop":
+                if self.mode != Mode.ESTOP or not self.faults or self.faults[-1].cause not in ("remote_estop", "estop"):
+                    cause = "remote_estop" if source == "remote" else "estop"
+                    self._fault(Fault(cause, None, None, now, source), now)
+            elif action == "clear":
+                self._requested = None
+                self.clear_faults(now)
+            elif self.mode == Mode.ESTOP:
+                continue  # a latched fault is cleared only by "clear"
+            elif action == "damping":
+                self._requested = Mode.DAMPING
+            elif action == "stop":
+                self._requested = Mode.RAMP if self.mode == Mode.ACTIVE else None
+            elif action == "start":
+                self._requested = Mode.ACTIVE
+
+    def status(self, now: float | None = None) -> dict:
+        """Mode, last fault, thermal state (warnings, derate), last remote buttons: for status and diagnostics."""
+        st = {"mode": self.mode.value, "fault": str(self.fault) if self.fault else None, "steps": self.steps}
+        if self.thermal is not None:
+            st["thermal"] = self.thermal.status()
+        if self.remote is not None:
+            st["remote_buttons"] = list(self.remote.last.buttons)
+        return st
+
+    def summary(self) -> dict:
+        """Session summary: transitions, faults, operator actions and, with thermal monitoring, the peak
+        temperature per joint."""
+        out = {"transitions": list(self.transitions), "faults": [str(f) for f in self.faults],
+               "operator": list(self.operator_log)}
+        if self.thermal is not None:
+            out["thermal"] = self.thermal.summary()
+        return out
 
     @property
     def fault(self) -> Fault | None:
@@ -86,6 +145,11 @@ class Controller:
 
     def _step(self, state: RobotState | None, now: float) -> JointCommand:
         s = self.cfg.safety
+        self._operator_actions(state, now)  # remote and keyboard first: they need nothing but the state
+        if self.thermal is not None and state is not None:
+            fault = self.thermal.update(state.temperature, state.motor_error, now)
+            if fault is not None and self.mode not in (Mode.PASSIVE, Mode.ESTOP):
+                return self._fail(fault, now)
         if self.mode in (Mode.PASSIVE, Mode.ESTOP) and self._requested is None:
             if state is not None:
                 self._last_q = state.q.copy()
@@ -110,10 +174,22 @@ class Controller:
         if self.mode == Mode.DAMPING:
             return self._damping()
         if self.mode == Mode.RAMP:
-            return self._ramp(state, now)
+            return self._derate(self._ramp(state, now), state)
         if self.mode == Mode.ACTIVE:
-            return self._active(state, now)
+            return self._derate(self._active(state, now), state)
         return self._damping()
+
+    def _derate(self, cmd: JointCommand, state: RobotState) -> JointCommand:
+        """Thermal derate: that joint's kp and torque limit times the monitor's scale (1 when cool)."""
+        if self.thermal is None or not self.thermal.derating or not cmd.kp.any():
+            return cmd
+        scale = self.thermal.scale
+        kp = cmd.kp * scale
+        effort = self.spec.effort_limit * scale
+        with np.errstate(divide="ignore"):
+            reach = np.where(kp > 0, effort / np.maximum(kp, 1e-9), np.inf)
+        q = np.clip(cmd.q, state.q - reach, state.q + reach)
+        return JointCommand(q=q, dq=cmd.dq, tau=np.clip(cmd.tau, -effort, effort), kp=kp, kd=cmd.kd, enable=cmd.enable)
 
     def _transitions(self, state: RobotState, now: float) -> None:
         req, self._requested = self._requested, None
@@ -193,6 +269,7 @@ class Controller:
     # --- faults ---------------------------------------------------------------------------------------
     def _fault(self, fault: Fault, now: float) -> None:
         self.faults.append(fault)
+        log.error("fault -> damping: %s", fault)
         if self.mode != Mode.ESTOP:
             self.mode = Mode.ESTOP
             self.mode_since = now

@@ -26,6 +26,7 @@ class RobotState:
     mode_machine: int = 0
     tick: int = 0  # robot tick (ms)
     wireless_remote: bytes = bytes(40)
+    motor_error: np.ndarray | None = None  # [n] motor_state[i].motorstate fault bits (None: not reported)
 
 
 @dataclass

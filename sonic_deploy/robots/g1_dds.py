@@ -58,7 +58,8 @@ class G1DdsRobot:
                 imu_quat=msg.quaternion.astype(np.float64), imu_gyro=msg.gyroscope.astype(np.float64),
                 imu_acc=msg.accelerometer.astype(np.float64),
                 temperature=msg.temperature[:n].max(axis=1).astype(np.float64),
-                mode_machine=msg.mode_machine, tick=msg.tick, wireless_remote=msg.wireless_remote)
+                mode_machine=msg.mode_machine, tick=msg.tick, wireless_remote=msg.wireless_remote,
+                motor_error=msg.motorstate[:n].copy())
             got = True
         return got
 
