@@ -117,3 +117,28 @@ def test_tracking_gains_passive_fall_follows_mujoco(isaaclab_backend):
     # lying on the floor: some non-foot body carries a contact force
     non_feet = [i for i in range(len(s.body_names)) if i not in s.feet_ids]
     assert s.body_contact_force_w[0, non_feet].norm(dim=-1).max() > 1.0
+
+
+def test_physx_config_is_the_same_robot_and_refuses_clearly_without_isaac_sim():
+    """sim.physics=physx: the same articulation (USD, gains, pose, orderings) on PhysX; without Isaac Sim (here)
+    the backend says what is missing instead of exiting."""
+    from sonic_train.envs.factory import BackendUnavailable
+    from sonic_train.envs.isaaclab.backend import IsaacLabBackend
+    from sonic_train.envs.isaaclab.env_cfg import make_env_cfg
+
+    newton, physx = make_env_cfg(2, physics="newton"), make_env_cfg(2, physics="physx", device="cuda:0")
+    assert type(physx.sim.physics).__name__ == "PhysxCfg" and type(newton.sim.physics).__name__ == "NewtonCfg"
+    rn, rp = newton.scene.robot, physx.scene.robot
+    assert rp.spawn.usd_path == rn.spawn.usd_path == str(G1_USD)
+    assert rp.joint_ordering == rn.joint_ordering == G1.joint_names
+    assert rp.body_ordering == rn.body_ordering == G1_BODY_ORDER
+    assert rp.init_state == rn.init_state
+    for name in G1.joint_names:
+        a, b = rp.actuators[name], rn.actuators[name]
+        assert (a.stiffness, a.damping, a.armature, a.effort_limit_sim) == (
+            b.stiffness, b.damping, b.armature, b.effort_limit_sim)
+    try:
+        import isaacsim  # noqa: F401
+    except ImportError:
+        with pytest.raises(BackendUnavailable, match="Isaac Sim"):
+            IsaacLabBackend(num_envs=1, physics="physx", device="cpu")

@@ -59,7 +59,26 @@ class IsaacLabBackend:
         self.cfg = make_env_cfg(num_envs, robot, physics=physics, device=device, physics_dt=physics_dt,
                                 decimation=decimation, gains=gains, env_spacing=env_spacing, seed=seed,
                                 physics_overrides=physics_overrides)
-        self.env = ManagerBasedRLEnv(self.cfg)
+        # Isaac Lab's launcher: a no-op for kit-less Newton; starts Isaac Sim (Kit, headless) for PhysX
+        from contextlib import ExitStack
+
+        from isaaclab.app.sim_launcher import launch_simulation
+
+        self._runtime = ExitStack()
+        try:
+            self._runtime.enter_context(launch_simulation(self.cfg, {"headless": True, "device": str(device)}))
+        except SystemExit as exc:  # Isaac Lab exits when the runtime it needs (Isaac Sim for PhysX) is missing
+            from sonic_train.envs.factory import BackendUnavailable
+
+            raise BackendUnavailable(
+                f"sim=isaaclab sim.physics={physics}: Isaac Lab could not start its runtime (PhysX needs Isaac Sim "
+                "and an RTX GPU; see sonic_train/envs/isaaclab/README.md); sim.physics=newton runs kit-less"
+            ) from exc
+        try:
+            self.env = ManagerBasedRLEnv(self.cfg)
+        except BaseException:
+            self._runtime.close()
+            raise
         self.sim_device = torch.device(self.env.device)
         self.device = torch.device(state_device) if state_device else self.sim_device
         self.physics_dt = float(self.cfg.sim.dt)
@@ -215,3 +234,7 @@ class IsaacLabBackend:
         if env is not None:
             env.close()
             self.env = None
+        runtime = getattr(self, "_runtime", None)
+        if runtime is not None:
+            self._runtime = None
+            runtime.close()
