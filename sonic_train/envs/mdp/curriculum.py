@@ -12,8 +12,9 @@ def adaptive_termination_threshold(env, env_ids, state: dict, term: str, param: 
     """Move a termination threshold from ``start`` toward ``end`` by ``step`` when the recent success rate
     (episodes ended by time-out, not failure) is above ``success_up``; back by ``step`` below ``success_down``."""
     tm = env.termination_manager
+    key = f"{term}.{param}"  # each term keeps its own success window
     cur = float(state.setdefault("value", start))
-    st = tm.recent_success(min_episodes)
+    st = tm.recent_success(min_episodes, key=key)
     if st is not None:
         direction = 1.0 if end > start else -1.0
         if st > success_up:
@@ -22,7 +23,7 @@ def adaptive_termination_threshold(env, env_ids, state: dict, term: str, param: 
             cur = cur - direction * step
         lo, hi = min(start, end), max(start, end)
         cur = min(max(cur, lo), hi)
-        tm.reset_success_window()
+        tm.reset_success_window(key=key)
     state["value"] = cur
     tm.set_param(term, param, cur)
     return cur
