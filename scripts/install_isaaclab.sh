@@ -8,6 +8,8 @@
 # Safe to run again. pip's cache (~/.cache/pip) is reused.
 #   PYTHON312=/path/to/python3.12       interpreter (default: python3.12 on PATH, else pyenv's 3.12)
 #   SONIC_ISAACLAB_VENV=.venv-isaaclab  where to build it
+#   SONIC_ISAACLAB_EXTRAS=isaacsim      Isaac Lab extras: `isaacsim` adds Isaac Sim 6.2 (PhysX, RTX; GPU servers
+#                                       only, tens of GB); kit-less Newton needs none
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ISAACLAB_VERSION=3.0.0
@@ -27,9 +29,12 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP=("${NICE[@]}" "$VENV/bin/python" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install --upgrade pip 'setuptools>=68' wheel
-if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("isaaclab"))' 2>/dev/null)" != "$ISAACLAB_VERSION" ]; then
-  echo "[install_isaaclab] isaaclab==$ISAACLAB_VERSION (torch, warp, newton, mujoco-warp: a few GB)"
-  "${PIP[@]}" install "isaaclab==$ISAACLAB_VERSION"
+EXTRAS=${SONIC_ISAACLAB_EXTRAS:-}
+SPEC="isaaclab${EXTRAS:+[$EXTRAS]}==$ISAACLAB_VERSION"
+if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("isaaclab"))' 2>/dev/null)" != "$ISAACLAB_VERSION" ] \
+   || { [[ ",$EXTRAS," == *",isaacsim,"* ]] && ! "$VENV/bin/python" -c "import isaacsim" 2>/dev/null; }; then
+  echo "[install_isaaclab] $SPEC (torch, warp, newton, mujoco-warp: a few GB)"
+  "${PIP[@]}" install "$SPEC"
 fi
 # Keep what isaaclab pinned: pip may add packages, never swap these.
 CONSTRAINTS="$VENV/isaaclab-constraints.txt"
