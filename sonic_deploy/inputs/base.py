@@ -27,6 +27,7 @@ class ReferenceFrames:
     smpl_joints: np.ndarray | None = None  # [F, 24, 3] world (re-based)
     vr_pos: np.ndarray | None = None  # [3, 3] at times[0]: head, left wrist, right wrist
     vr_quat: np.ndarray | None = None  # [3, 4]
+    tokens: np.ndarray | None = None  # [T] int64 FSQ token indices (the token input; bypasses the encoder)
 
 
 @runtime_checkable

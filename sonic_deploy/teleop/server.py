@@ -6,6 +6,7 @@
 * a pose sample (``{"type": "pose", ...}``, or any object with ``"head"``; see :mod:`.poses`) -> the teleop input;
 * ``{"type": "calibrate"}`` -> the teleop input zeroes on the next sample;
 * ``{"type": "motion", ...}`` (see :mod:`.motion_stream`) -> the motion-stream input;
+* ``{"type": "tokens", "tokens": [...]}`` or ``"codes"`` (see :mod:`sonic_deploy.field.tokens`) -> the token input;
 * ``{"type": "command", ...}`` -> ``on_command(msg)`` (e.g. the node's motion commands);
 * ``{"type": "hello"}`` -> a reply naming the server and the inputs it feeds.
 Adding ``"ack": <id>`` to any message makes the server answer ``{"type": "ack", "ack": <id>}`` once the sample
@@ -42,6 +43,7 @@ class ServerStats:
     messages: int = 0
     poses: int = 0
     motion_frames: int = 0
+    token_messages: int = 0
     errors: int = 0
     connections: int = 0
     last_error: str = ""
@@ -50,7 +52,8 @@ class ServerStats:
 
 class StreamServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 8765, teleop=None, motion=None, on_command=None,
-                 clock=time.monotonic, default_frame: str = "webxr"):
+                 clock=time.monotonic, default_frame: str = "webxr", tokens=None):
+        self.tokens = tokens
         self.host, self.port = host, port
         self.teleop, self.motion, self.on_command = teleop, motion, on_command
         self.clock = clock
@@ -107,15 +110,20 @@ class StreamServer:
                 raise PoseFormatError("field 'type': this server has no motion-stream input")
             self.motion.push_message(msg, self.clock())
             self.stats.motion_frames += 1
+        elif kind == "tokens":
+            if self.tokens is None:
+                raise PoseFormatError("field 'type': this server has no token input")
+            self.tokens.push_message(msg, self.clock())
+            self.stats.token_messages += 1
         elif kind == "command":
             if self.on_command is None:
                 raise PoseFormatError("field 'type': this server takes no commands")
             self.on_command(msg)
         elif kind == "hello":
             return {"type": "hello", "server": "sonic", "teleop": self.teleop is not None,
-                    "motion": self.motion is not None}
+                    "motion": self.motion is not None, "tokens": self.tokens is not None}
         else:
-            raise PoseFormatError(f"field 'type': expected pose, calibrate, motion, command or hello, got {kind!r}")
+            raise PoseFormatError(f"field 'type': expected pose, calibrate, motion, tokens, command or hello, got {kind!r}")
         if "ack" in msg:
             return {"type": "ack", "ack": msg["ack"]}
         return None
