@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
                    "fields: byte (Cyclone 0.10 and the robot) or uint8 (11.x peers whose IDL says uint8)")
     b.add_argument("--quiet", action="store_true")
 
+    q = sub.add_parser("quantize", help="INT8 dynamic quantization of a policy artifact, with an FP32 parity check",
+                       description="Write an INT8 (dynamic, onnxruntime) copy of a sonic.policy/1 artifact with its "
+                       "metadata, atomically, and report the max abs action difference against FP32.")
+    q.add_argument("policy")
+    q.add_argument("--out", help="output path (default <policy>.int8.onnx)")
+    q.add_argument("--samples", type=int, default=256, help="random observations for the parity check")
+    q.add_argument("--max-diff", type=float, default=None, help="exit 1 when the max abs action difference exceeds this")
+
     i = sub.add_parser("inspect", help="validate a policy artifact against the G1 and print its contract")
     i.add_argument("policy")
     return p
@@ -169,9 +177,29 @@ def _cmd_inspect(args) -> int:
     return 0
 
 
+def _cmd_quantize(args) -> int:
+    from pathlib import Path
+
+    from sonic_deploy.policy.quantize import parity, quantize_policy
+    from sonic_deploy.policy.runner import PolicyRunner
+
+    src = Path(args.policy)
+    out = Path(args.out) if args.out else src.with_name(src.stem + ".int8.onnx")
+    PolicyRunner(src)  # refuse an artifact the runtime could not run
+    quantize_policy(src, out)
+    PolicyRunner(out)  # and check the quantized one loads with its contract
+    p = parity(src, out, samples=args.samples)
+    tok = "" if p.token_agreement is None else f", token agreement {100 * p.token_agreement:.1f}%"
+    print(f"{out}: {out.stat().st_size / 1e6:.2f} MB (fp32 {src.stat().st_size / 1e6:.2f} MB); parity on {p.samples} "
+          f"observations: max abs action diff {p.max_abs_action_diff:.4g} (largest fp32 action {p.max_abs_action_fp32:.3g}), "
+          f"mean {p.mean_abs_action_diff:.4g}{tok}")
+    return 1 if args.max_diff is not None and p.max_abs_action_diff > args.max_diff else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"sim2sim": _cmd_sim2sim, "bridge": _cmd_bridge, "inspect": _cmd_inspect}[args.command](args)
+    return {"sim2sim": _cmd_sim2sim, "bridge": _cmd_bridge, "inspect": _cmd_inspect,
+            "quantize": _cmd_quantize}[args.command](args)
 
 
 if __name__ == "__main__":
