@@ -142,3 +142,23 @@ def test_physx_config_is_the_same_robot_and_refuses_clearly_without_isaac_sim():
     except ImportError:
         with pytest.raises(BackendUnavailable, match="Isaac Sim"):
             IsaacLabBackend(num_envs=1, physics="physx", device="cpu")
+
+
+def test_randomisation_hooks_reach_the_simulator(isaaclab_backend):
+    """Friction, mass, PD gains and pushes act on the chosen envs only (what sonic's events call)."""
+    b = isaaclab_backend(num_envs=2, gains="tracking")
+    b.set_friction_scale(torch.tensor([1]), torch.tensor([0.5]))
+    mu = b._friction_view[:, b._foot_shapes]
+    assert torch.allclose(mu[0], torch.full_like(mu[0], 0.6)) and torch.allclose(mu[1], torch.full_like(mu[1], 0.3))
+    torso = b.body_names.index("torso_link")
+    base = float(b.applied_joint_properties()["body_mass"][torso])
+    b.set_body_mass_delta(torch.tensor([1]), "torso_link", torch.tensor([2.0]))
+    masses = b.articulation.data.body_mass.torch[:, torso]
+    assert masses.tolist() == pytest.approx([base, base + 2.0], abs=1e-5)
+    b.set_gain_scale(torch.tensor([0]), torch.full((1, 29), 1.1), torch.full((1, 29), 0.9))
+    kp = b.articulation.data.joint_stiffness.torch
+    np.testing.assert_allclose(kp[0].numpy(), 1.1 * G1.kp, rtol=1e-5)
+    np.testing.assert_allclose(kp[1].numpy(), G1.kp, rtol=1e-5)
+    b.add_root_velocity(torch.tensor([0]), torch.tensor([[0.5, 0.0, 0.0]]), torch.zeros(1, 3))
+    v = b.read_state().root_lin_vel_w
+    assert float(v[0, 0]) == pytest.approx(0.5, abs=1e-4) and float(v[1, 0]) == pytest.approx(0.0, abs=1e-4)

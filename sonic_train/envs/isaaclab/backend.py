@@ -204,8 +204,9 @@ class IsaacLabBackend:
     def set_gain_scale(self, env_ids, kp_scale, kd_scale) -> None:
         dev = self.sim_device
         ids = torch.as_tensor(env_ids, dtype=torch.long).to(dev).reshape(-1)
-        kps = torch.as_tensor(kp_scale, dtype=torch.float32).to(dev).reshape(-1, 1)
-        kds = torch.as_tensor(kd_scale, dtype=torch.float32).to(dev).reshape(-1, 1)
+        # [n] (one scale per env) or [n, J] (per env and joint, as sonic's randomize_pd_gains draws them)
+        kps = torch.as_tensor(kp_scale, dtype=torch.float32).to(dev).reshape(len(ids), -1)
+        kds = torch.as_tensor(kd_scale, dtype=torch.float32).to(dev).reshape(len(ids), -1)
         art = self.articulation
         art.write_joint_stiffness_to_sim_index(stiffness=self._env_kp[ids] * kps, env_ids=ids)
         art.write_joint_damping_to_sim_index(damping=self._env_kd[ids] * kds, env_ids=ids)
