@@ -157,6 +157,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sonic-train: no base.yaml in {cdir}; set SONIC_CONFIG_DIR to the repository's configs/ folder",
               file=sys.stderr)
         return 2
+    for a in argv:
+        if a.split("=", 1)[0].lstrip("+~") == "sim" and "=" in a:
+            name = a.split("=", 1)[1]
+            known = sorted(p.stem for p in (cdir / "sim").glob("*.yaml"))
+            if name not in known:
+                from sonic_train.envs.factory import BACKENDS
+
+                print(f"sonic-train: sim={name}: unknown simulator backend; choose one of {known} "
+                      f"({'; '.join(f'{k}: {v}' for k, v in BACKENDS.items())})", file=sys.stderr)
+                return 2
     # the experiment folder is the run folder; hydra keeps its own record inside it
     defaults = ["hydra.run.dir=${experiment_dir}", "hydra.output_subdir=.hydra", "hydra/job_logging=disabled",
                 "hydra/hydra_logging=disabled"]

@@ -27,6 +27,13 @@ def test_sonic_train_cli_reports_backend_error(tmp_path, synthetic_motions):
     assert msg.startswith("sonic-train: sim=isaaclab") and "\n" not in msg
 
 
+def test_unknown_sim_name_is_one_line(capsys):
+    assert main(["sim=gazebo"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("sonic-train: sim=gazebo: unknown simulator backend") and "\n" not in err
+    assert "mujoco" in err and "isaaclab" in err
+
+
 def test_help_and_config_dir(capsys):
     assert (config_dir() / "base.yaml").is_file()
     assert main(["--help"]) == 0
