@@ -23,15 +23,16 @@ torch.set_num_threads(1)
 
 @pytest.fixture()
 def isaaclab_backend():
-    """Factory: ``make(**kw)`` builds an IsaacLabBackend; closed at teardown (one simulation at a time)."""
+    """Factory: ``make(**kw)`` builds an IsaacLabBackend (or ``make(builder=fn)`` takes ``fn()``'s); closed at
+    teardown, and before the next one is made (one simulation at a time)."""
     from sonic_train.envs.isaaclab.backend import IsaacLabBackend
 
     made = []
 
-    def make(**kw):
+    def make(builder=None, **kw):
         while made:
             made.pop().close()
-        b = IsaacLabBackend(**kw)
+        b = builder() if builder is not None else IsaacLabBackend(**kw)
         made.append(b)
         return b
 

@@ -30,8 +30,23 @@ def _mujoco_passive(gains: str, seconds: float) -> tuple[np.ndarray, np.ndarray]
     return np.array(h), tilt_deg(np.array(q))
 
 
+def _backend_from_experiment(gains: str):
+    """The backend as ``sonic-train`` builds it: the smoke experiment composed with ``sim=isaaclab``; one env,
+    decimation 1 (one physics step per ``step``) so the fall is sampled at every physics step like MuJoCo's."""
+    from hydra import compose, initialize_config_dir
+
+    from sonic_train.cli.train import config_dir
+    from sonic_train.envs.factory import make_backend
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base=None):
+        cfg = compose("base", overrides=["+exp=manager/universal_token/all_modes/sonic_smoke", "sim=isaaclab",
+                                         f"sim.gains={gains}", "sim.decimation=1", "num_envs=1"])
+    assert cfg.sim.backend == "isaaclab" and cfg.sim.physics == "newton"
+    return make_backend(cfg.sim, int(cfg.num_envs), G1, device=str(cfg.device))
+
+
 def _isaaclab_passive(make, gains: str, seconds: float) -> tuple[np.ndarray, np.ndarray, object]:
-    b = make(num_envs=1, gains=gains, decimation=1)
+    b = make(builder=lambda: _backend_from_experiment(gains))
     target = torch.as_tensor(G1.default_joint_pos, dtype=torch.float32)[None]
     h, q = [], []
     for _ in range(int(round(seconds / DT))):
