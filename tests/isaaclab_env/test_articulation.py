@@ -177,3 +177,16 @@ def test_randomisation_hooks_reach_the_simulator(isaaclab_backend):
     b.add_root_velocity(torch.tensor([0]), torch.tensor([[0.5, 0.0, 0.0]]), torch.zeros(1, 3))
     v = b.read_state().root_lin_vel_w
     assert float(v[0, 0]) == pytest.approx(0.5, abs=1e-4) and float(v[1, 0]) == pytest.approx(0.0, abs=1e-4)
+
+
+def test_building_the_backend_leaves_the_run_seeding_alone(isaaclab_backend):
+    """Isaac Lab seeds torch/numpy/random when its env starts; the backend restores the run's generators, so
+    ``seed=`` means the same on every backend (the model's initial weights come from it)."""
+    torch.manual_seed(123)
+    np.random.seed(123)
+    expect_t, expect_n = torch.rand(3), np.random.rand(3)
+    torch.manual_seed(123)
+    np.random.seed(123)
+    isaaclab_backend(num_envs=1)
+    assert torch.equal(torch.rand(3), expect_t)
+    assert np.array_equal(np.random.rand(3), expect_n)

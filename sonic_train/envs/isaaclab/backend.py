@@ -35,6 +35,28 @@ def _t(x) -> torch.Tensor:
     return x.torch if hasattr(x, "torch") else x
 
 
+def _save_rng() -> tuple:
+    import random
+
+    import numpy as np
+
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    return random.getstate(), np.random.get_state(), torch.get_rng_state(), cuda
+
+
+def _restore_rng(state: tuple) -> None:
+    import random
+
+    import numpy as np
+
+    py, npy, cpu, cuda = state
+    random.setstate(py)
+    np.random.set_state(npy)
+    torch.set_rng_state(cpu)
+    if cuda is not None:
+        torch.cuda.set_rng_state_all(cuda)
+
+
 def default_warp_cache() -> str:
     """Warp's kernel cache: the repository's ``.cache/warp`` (ignored by git) unless ``WARP_CACHE_PATH`` is set."""
     return os.environ.setdefault("WARP_CACHE_PATH", str(Path(__file__).resolve().parents[3] / ".cache" / "warp"))
@@ -74,11 +96,14 @@ class IsaacLabBackend:
                 f"sim=isaaclab sim.physics={physics}: Isaac Lab could not start its runtime (PhysX needs Isaac Sim "
                 "and an RTX GPU; see sonic_train/envs/isaaclab/README.md); sim.physics=newton runs kit-less"
             ) from exc
+        rng = _save_rng()  # Isaac Lab reseeds the process-wide generators; the run's own seeding stays in charge
         try:
             self.env = ManagerBasedRLEnv(self.cfg)
         except BaseException:
             self._runtime.close()
             raise
+        finally:
+            _restore_rng(rng)
         self.sim_device = torch.device(self.env.device)
         self.device = torch.device(state_device) if state_device else self.sim_device
         self.physics_dt = float(self.cfg.sim.dt)
