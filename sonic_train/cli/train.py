@@ -168,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"({'; '.join(f'{k}: {v}' for k, v in BACKENDS.items())})", file=sys.stderr)
                 return 2
     # the experiment folder is the run folder; hydra keeps its own record inside it
-    defaults = ["hydra.run.dir=${experiment_dir}", "hydra.output_subdir=.hydra", "hydra/job_logging=disabled",
-                "hydra/hydra_logging=disabled"]
+    defaults = ["hydra.run.dir=${experiment_dir}", "hydra.output_subdir=.hydra", "hydra/job_logging=none",
+                "hydra/hydra_logging=none"]
     overrides = [d for d in defaults if d.split("=")[0] not in {a.split("=")[0].lstrip("+") for a in argv}] + argv
     result: dict[str, Any] = {}
 

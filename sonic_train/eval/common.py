@@ -142,7 +142,7 @@ def run_hydra(config_name: str, argv: list[str], fn, prog: str) -> Any:
     cdir = config_dir()
     if not (cdir / f"{config_name}.yaml").is_file():
         raise SystemExit(f"{prog}: no {config_name}.yaml in {cdir}; set SONIC_CONFIG_DIR to the repository's configs/")
-    defaults = ["hydra.output_subdir=null", "hydra/job_logging=disabled", "hydra/hydra_logging=disabled",
+    defaults = ["hydra.output_subdir=null", "hydra/job_logging=none", "hydra/hydra_logging=none",
                 "hydra.run.dir=."]
     result: dict[str, Any] = {}
 
