@@ -6,13 +6,13 @@ here, so a malformed file fails once, at the door, with the file and the field n
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
+
+from sonic_deploy.utils.atomic import atomic_path
 
 FORMAT_VERSION = 1
 NUM_SMPL_JOINTS = 24
@@ -173,19 +173,12 @@ def save_clip(clip: MotionClip, path: str | Path) -> Path:
     """Validate and write ``clip`` atomically (temp file + rename): a crash never leaves half a clip."""
     path = Path(path)
     clip = validate_clip(clip, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f.name: getattr(clip, f.name) for f in fields(clip) if getattr(clip, f.name) is not None}
     arrays["joint_names"] = np.array(clip.joint_names)
     arrays["body_names"] = np.array(clip.body_names)
     arrays["name"] = np.array(clip.name)
     arrays["fps"] = np.array(clip.fps)
     arrays["format_version"] = np.array(FORMAT_VERSION)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
     return path

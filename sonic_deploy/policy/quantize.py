@@ -11,7 +11,6 @@ difference and the token agreement on random and given observations. Offline ste
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from sonic_deploy.policy.contract import INPUT_ENCODER, INPUT_PROPRIO, OUTPUT_ACTIONS, OUTPUT_TOKENS
+from sonic_deploy.utils.atomic import atomic_path
 
 
 def _gemm_to_matmul(model):
@@ -72,14 +72,8 @@ def quantize_policy(src: str | Path, dst: str | Path, *, per_channel: bool = Tru
         for k, v in meta.items():
             p = q.metadata_props.add()
             p.key, p.value = k, v
-        fd, part = tempfile.mkstemp(dir=dst.parent, prefix=dst.name + ".", suffix=".part")
-        os.close(fd)
-        try:
-            onnx.save(q, part)
-            os.replace(part, dst)
-        finally:
-            if os.path.exists(part):
-                os.unlink(part)
+        with atomic_path(dst) as part:
+            onnx.save(q, str(part))
     return dst
 
 

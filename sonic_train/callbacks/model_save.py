@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from sonic_deploy.utils.atomic import atomic_path
 from sonic_train.callbacks.base import Callback
 
 CHECKPOINT_VERSION = 1
@@ -53,17 +53,8 @@ def save_checkpoint(path: str | os.PathLike, runner: Any, extra: Mapping[str, An
     path.parent.mkdir(parents=True, exist_ok=True)
     ckpt = {"version": CHECKPOINT_VERSION, "iteration": int(runner.iteration), "runner": runner.state_dict(),
             "rng": get_rng_state(), "extra": dict(extra or {})}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(ckpt, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(ckpt, f)
     return path
 
 

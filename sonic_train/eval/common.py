@@ -12,11 +12,12 @@ import json
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
+
+from sonic_deploy.utils.atomic import atomic_path
 
 CHECKPOINT_RE = re.compile(r"model_(\d+)\.pt")
 
@@ -108,18 +109,8 @@ def build_policy(train_cfg: DictConfig, obs: dict, num_actions: int, checkpoint:
 def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
     """Write JSON to ``path`` through a temp file in the same folder and os.replace (never half-written)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=False, default=float)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(data, f, indent=2, sort_keys=False, default=float)
     return path
 
 

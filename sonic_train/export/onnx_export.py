@@ -32,6 +32,7 @@ from torch import nn
 
 from sonic_deploy.policy.contract import (ENCODERS, INPUT_ENCODER, INPUT_PROPRIO, INPUT_RESIDUAL, METADATA_KEY,
                                           OUTPUT_ACTIONS, OUTPUT_TOKENS, PolicyContract, TermSpec)
+from sonic_deploy.utils.atomic import atomic_path
 from sonic_train.eval.common import EvalError, config_hash, version
 
 OPSET = 17
@@ -162,18 +163,8 @@ def check_parity(path: str | os.PathLike, model: DeployPolicy, batches: dict[str
 def _save_atomic(model_proto, path: Path) -> None:
     import onnx
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        onnx.save(model_proto, tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        onnx.save(model_proto, str(tmp))
 
 
 def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | None = None, encoder: str = "g1",

@@ -207,3 +207,19 @@ def test_cli_inspect_plot_and_help(tmp_path, synthetic_motions):
     for cmd in ("sonic-train", "sonic-eval", "sonic-monitor", "sonic-export", "sonic-motion", "sonic-deploy"):
         res = subprocess.run([exe / cmd, "--help"], capture_output=True, text=True)
         assert res.returncode == 0 and "usage" in res.stdout.lower(), (cmd, res.stderr)
+
+
+def test_atomic_write_leaves_old_file_on_failure_and_readable_mode(tmp_path):
+    from sonic_deploy.utils.atomic import atomic_path
+
+    target = tmp_path / "artifact.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("crash while writing")
+    assert target.read_bytes() == b"old" and list(tmp_path.iterdir()) == [target]
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new"
+    assert target.stat().st_mode & 0o044 == 0o044  # group/other can read (not mkstemp's 0600)
