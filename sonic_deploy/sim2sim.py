@@ -84,6 +84,7 @@ class Sim2SimReport:
 class _Trace:
     def __init__(self):
         self.tick, self.mode, self.t_active, self.q_ref, self.body_ref, self.wall = [], [], [], [], [], []
+        self.root_ref: list = []  # (root_pos, root_quat) of the reference at each step, for the video ghost
 
 
 def _record_step(trace: _Trace, tick: int, ctrl: Controller, player: MotionPlayer, now: float, wall: float) -> None:
@@ -95,10 +96,12 @@ def _record_step(trace: _Trace, tick: int, ctrl: Controller, player: MotionPlaye
         trace.t_active.append(now - ctrl.active_since)
         trace.q_ref.append(fr.joint_pos[0])  # frame 0 = the reference at this step's time
         trace.body_ref.append(fr.body_pos_w[0])
+        trace.root_ref.append(None if fr.root_pos is None else (fr.root_pos[0], fr.root_quat[0]))
     else:
         trace.t_active.append(np.nan)
         trace.q_ref.append(None)
         trace.body_ref.append(None)
+        trace.root_ref.append(None)
 
 
 def evaluate(model: mujoco.MjModel, spec: RobotSpec, ticks: np.ndarray, qpos: np.ndarray, trace: _Trace,
@@ -289,24 +292,33 @@ def write_plot(path, report: Sim2SimReport, trace: _Trace, ticks, qpos) -> Path:
     return Path(path)
 
 
-def write_video(path, qpos, model=None, fps: int = 50, width: int = 640, height: int = 480) -> Path:
-    """Render the trajectory offscreen (MUJOCO_GL=egl or osmesa); raises RuntimeError with the reason if no GL works."""
+def write_video(path, qpos, model=None, fps: int = 50, width: int = 640, height: int = 480, trace: _Trace | None = None,
+                ticks: np.ndarray | None = None) -> Path:
+    """Render the run offscreen with the reference as a translucent ghost beside the robot (when ``trace`` is given).
+
+    Raises RuntimeError with the reason if no GL backend works (MUJOCO_GL=egl or osmesa)."""
     import imageio
+
+    from sonic_deploy.render import GhostRenderer
 
     model = model or MujocoRobot(G1).model
     data = mujoco.MjData(model)
     try:
-        renderer = mujoco.Renderer(model, height=height, width=width)
+        renderer = GhostRenderer(model, width=width, height=height)
     except Exception as exc:  # noqa: BLE001
         raise RuntimeError(f"offscreen rendering unavailable (MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}): {exc}") from None
-    cam = mujoco.MjvCamera()
-    cam.distance, cam.elevation, cam.azimuth = 3.0, -15.0, 135.0
+    ghost_at = {}
+    if trace is not None:
+        for tick, q_ref, root in zip(trace.tick, trace.q_ref, trace.root_ref):
+            if q_ref is not None and root is not None:
+                ghost_at[int(tick)] = (root[0], root[1], q_ref)
     with imageio.get_writer(str(path), fps=fps, codec="libx264", quality=7) as w:
-        for q in qpos:
+        for i, q in enumerate(qpos):
             data.qpos[:] = q
-            mujoco.mj_forward(model, data)
-            cam.lookat[:] = [q[0], q[1], 0.8]
-            renderer.update_scene(data, cam)
-            w.append_data(renderer.render())
+            mujoco.mj_kinematics(model, data)
+            ghost = ghost_at.get(int(ticks[i])) if ticks is not None else None
+            if ghost is not None:
+                renderer.pose_ghost(*ghost)
+            w.append_data(renderer.render(data, ghost=ghost is not None))
     renderer.close()
     return Path(path)

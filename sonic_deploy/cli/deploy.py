@@ -58,24 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _select_gl() -> str | None:
-    """Pick a headless GL backend before mujoco is imported: keep MUJOCO_GL if set, else egl, else osmesa."""
-    if os.environ.get("MUJOCO_GL"):
-        return os.environ["MUJOCO_GL"]
-    import ctypes.util
-
-    for backend, lib in (("egl", "EGL"), ("osmesa", "OSMesa")):
-        if ctypes.util.find_library(lib):
-            os.environ["MUJOCO_GL"] = backend
-            if backend == "osmesa":
-                os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
-            return backend
-    return None
-
-
 def _cmd_sim2sim(args) -> int:
     if args.video:
-        _select_gl()
+        from sonic_deploy.render import ensure_gl_backend
+
+        ensure_gl_backend()
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
@@ -122,7 +109,7 @@ def _cmd_sim2sim(args) -> int:
         console.print(f"plot: {args.plot}")
     if args.video:
         try:
-            write_video(args.video, qpos, model)
+            write_video(args.video, qpos, model, trace=trace, ticks=ticks)
             console.print(f"video: {args.video}")
         except RuntimeError as exc:
             console.print(f"[yellow]video skipped:[/yellow] {exc}. Install EGL (libegl1) or OSMesa "

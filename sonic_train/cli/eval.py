@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if any(a.split("=", 1)[0].lstrip("+") == "headless" and a.split("=", 1)[-1].lower() == "true" for a in argv) or \
             any(a.split("=", 1)[0].lstrip("+") == "metrics_file" for a in argv):
-        from sonic_train.eval.video import ensure_gl_backend
+        from sonic_deploy.render import ensure_gl_backend
 
         ensure_gl_backend()
     from sonic_train.eval.common import EvalError, hydra_argv, run_hydra
