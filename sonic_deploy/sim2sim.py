@@ -322,3 +322,23 @@ def write_video(path, qpos, model=None, fps: int = 50, width: int = 640, height:
             w.append_data(renderer.render(data, ghost=ghost is not None))
     renderer.close()
     return Path(path)
+
+
+def run_each_clip(policy_path, clips, cfg: Sim2SimConfig = Sim2SimConfig(), spec: RobotSpec = G1) -> dict[str, dict]:
+    """In-process sim2sim of every clip, each played once from its start after damping -> ramp -> hold.
+
+    The per-clip summary (success = completed without fall or fault, MPJPE, joint error) is what evaluation
+    in training (``sonic-eval``) reports too, so the two can be compared motion by motion."""
+    from dataclasses import replace
+
+    out = {}
+    lead_in = cfg.damping_duration + cfg.ramp_duration + cfg.hold_duration
+    for clip_path in clips:
+        with np.load(clip_path) as z:
+            duration = (len(z["joint_pos"]) - 1) / float(z["fps"])
+        report = run(policy_path, clip_path, replace(cfg, duration=lead_in + duration, loop_motion=False), spec)[0]
+        out[Path(clip_path).stem] = {
+            "success": int(report.completed and not report.fell and not report.faults), "fell": report.fell,
+            "mpjpe_global_mm": report.mpjpe_global_mm, "mpjpe_root_mm": report.mpjpe_root_mm,
+            "joint_error_rad": report.joint_error_rad, "realtime_factor": report.realtime_factor}
+    return out

@@ -1,0 +1,53 @@
+"""The shipped policy: trained by this stack, exported, and tracking in sim-to-sim exactly as evaluation says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sonic_deploy.policy.runner import PolicyRunner
+from sonic_deploy.sim2sim import Sim2SimConfig, run, run_each_clip
+
+SHIPPED = Path(__file__).resolve().parents[2] / "policies" / "g1_sonic_smoke"
+STANDING_AND_SLOW = ("stand_idle", "step_in_place", "walk_slow", "torso_twist")
+
+
+@pytest.fixture(scope="module")
+def sim2sim_results(synthetic_motions):
+    return run_each_clip(SHIPPED / "policy.onnx", sorted(synthetic_motions.glob("*.npz")))
+
+
+def test_artifact_meets_the_deploy_contract():
+    runner = PolicyRunner(SHIPPED / "policy.onnx")
+    assert runner.contract.encoder == "g1"
+    assert (SHIPPED / "model.pt").is_file() and (SHIPPED / "config.yaml").is_file()
+    assert "iteration" in (SHIPPED / "SHIPPED.md").read_text()
+
+
+def test_tracks_standing_and_slow_motions_without_a_fall(sim2sim_results):
+    for name in STANDING_AND_SLOW:
+        r = sim2sim_results[name]
+        assert r["success"] == 1 and not r["fell"], (name, r)
+        assert r["mpjpe_root_mm"] < 70.0, (name, r)  # measured 30-45 mm for the shipped checkpoint
+    assert sim2sim_results["stand_idle"]["mpjpe_root_mm"] < 45.0
+
+
+def test_eval_of_the_checkpoint_agrees_with_sim2sim_of_its_export(tmp_path, synthetic_motions, sim2sim_results):
+    from sonic_train.cli.eval import main as eval_main
+
+    out = tmp_path / "eval"
+    assert eval_main([f"+checkpoint={SHIPPED / 'model.pt'}", "+run_once=True", f"+output_dir={out}",
+                      f"+motions={synthetic_motions}", "+quiet=True"]) in (0, None)
+    metrics = json.loads((out / "metrics.json").read_text())
+    eval_success = {m["motion"]: int(m["success"]) for m in metrics["per_motion"]}
+    assert set(eval_success) == set(sim2sim_results)
+    assert eval_success == {k: v["success"] for k, v in sim2sim_results.items()}
+
+
+def test_through_dds_like_readme_command_one(synthetic_motions):
+    report = run(SHIPPED / "policy.onnx", synthetic_motions / "stand_idle.npz",
+                 Sim2SimConfig(duration=4.0, through_dds=True, domain_id=57))[0]
+    assert report.completed and not report.fell and not report.faults
+    assert report.dds["states_bad_crc"] == 0 and report.dds["bridge_commands_bad_crc"] == 0
