@@ -30,7 +30,7 @@ def test_tracks_standing_and_slow_motions_without_a_fall(sim2sim_results):
     for name in STANDING_AND_SLOW:
         r = sim2sim_results[name]
         assert r["success"] == 1 and not r["fell"], (name, r)
-        assert r["mpjpe_root_mm"] < 70.0, (name, r)  # measured 30-45 mm for the shipped checkpoint
+        assert r["mpjpe_root_mm"] < 70.0, (name, r)  # measured 23-40 mm for the shipped checkpoint
     assert sim2sim_results["stand_idle"]["mpjpe_root_mm"] < 45.0
 
 
