@@ -4,7 +4,9 @@ Keys (``+key=value``; ``key=value`` works too): ``checkpoint`` (required; its tr
 ``encoder`` (g1 | smpl | teleop, default g1), ``out`` (default ``<checkpoint stem>_<encoder>.onnx`` beside it),
 ``residual`` (add the ``latent_residual`` input), ``tolerance`` (parity bound, default 1e-5), ``motions``
 (library for the recorded parity inputs; default the run's), ``sim`` (simulator of the recorded rollout, default
-mujoco whatever trained the run). Opset 17; batch dimension dynamic.
+mujoco whatever trained the run). Opset 17; batch dimension dynamic. The decoder graph of the token input,
+``<out stem>.decoder.onnx`` (token_indices + obs_proprio -> actions, same metadata, parity-checked), is always
+written beside ``out``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import json
 import sys
 
 DESCRIPTION = "Export one encoder + FSQ + g1_dyn decoder to ONNX with the robot/observation contract as metadata."
-EPILOG = """examples:
+EPILOG = """always writes, beside FILE, the token input's decoder graph <FILE stem>.decoder.onnx
+(token_indices [B, num_tokens] int64 + obs_proprio -> actions, same metadata, parity-checked against PyTorch).
+
+examples:
   sonic-export +checkpoint=logs/run/model_500.pt +encoder=g1 +out=policy.onnx
   sonic-export +checkpoint=logs/run/model_500.pt +encoder=teleop +residual=True
 """
@@ -64,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     c = res.contract
     print(f"wrote {res.path} (opset {OPSET}, encoder {c.encoder}, obs_encoder {c.encoder_dim}, "
           f"obs_proprio {c.proprio_dim}, tokens {c.num_tokens} x levels {c.fsq_levels}) in {res.seconds:.1f} s")
+    print(f"wrote {res.decoder_path} (token decoder: token_indices + obs_proprio -> actions)")
     print("parity torch vs onnxruntime: " + json.dumps({k: v for k, v in res.parity.items()}))
     return 0
 

@@ -13,6 +13,12 @@ config and the package version.
 At export time onnxruntime is compared with PyTorch on random inputs and on inputs recorded from a short
 rollout of the policy in the evaluation env; the export fails when the largest absolute action difference
 exceeds ``tolerance`` (1e-5) or a token index differs. The file is written atomically (temp + os.replace).
+
+Beside it, always, the *decoder graph* ``<out stem>.decoder.onnx`` of the token input
+(:mod:`sonic_deploy.policy.tokens`): inputs ``token_indices`` [B, num_tokens] int64 (FSQ indices,
+``sum_i k_i * basis_i`` with ``basis = cumprod([1] + levels[:-1])``) and ``obs_proprio`` [B, P]; output
+``actions`` [B, 29]; the same ``sonic`` metadata. It is parity-checked against PyTorch on random tokens and on
+the main graph's tokens of the parity inputs, and written atomically after the main file.
 """
 
 from __future__ import annotations
@@ -66,6 +72,29 @@ class DeployPolicy(nn.Module):
             obs_proprio = torch.index_select(obs_proprio, 1, self.proprio_index)
         return self.tm.deploy_forward(self.encoder, obs_encoder, obs_proprio,
                                       latent_residual if self.residual else None)
+
+
+class DecoderPolicy(nn.Module):
+    """``(token_indices, obs_proprio) -> actions``: FSQ indices -> codes -> g1_dyn (no encoder)."""
+
+    def __init__(self, token_module: nn.Module, proprio_index: torch.Tensor | None = None):
+        super().__init__()
+        self.tm = token_module
+        if proprio_index is not None:
+            self.register_buffer("proprio_index", proprio_index.to(torch.int64))
+        else:
+            self.proprio_index = None
+
+    def forward(self, token_indices: torch.Tensor, obs_proprio: torch.Tensor) -> torch.Tensor:
+        if self.proprio_index is not None:
+            obs_proprio = torch.index_select(obs_proprio, 1, self.proprio_index)
+        return self.tm.decode_actions(self.tm.tokens_from_indices(token_indices), obs_proprio)
+
+
+def decoder_path_for(path: str | os.PathLike) -> Path:
+    """``<stem>.decoder.onnx`` beside ``path`` (as :func:`sonic_deploy.policy.tokens.decoder_path_for`)."""
+    p = Path(path)
+    return p.with_name(p.stem + ".decoder.onnx")
 
 
 def proprio_permutation(terms: list[TermSpec], actor_history: int) -> torch.Tensor | None:
@@ -131,6 +160,7 @@ class ExportResult:
     parity: dict[str, float] = field(default_factory=dict)
     recorded_steps: int = 0
     seconds: float = 0.0
+    decoder_path: Path | None = None
 
 
 def _torch_io(model: DeployPolicy, e: np.ndarray, p: np.ndarray, r: np.ndarray | None):
@@ -158,6 +188,53 @@ def check_parity(path: str | os.PathLike, model: DeployPolicy, batches: dict[str
             raise ExportError(f"{path}: onnxruntime differs from PyTorch on {label} inputs: max |diff| {diff:.3g} "
                               f"(tolerance {tolerance:g}), {tok_bad} rows with other tokens")
     return out
+
+
+def check_decoder_parity(path: str | os.PathLike, model: DecoderPolicy, batches: dict[str, dict[str, np.ndarray]],
+                         tolerance: float = TOLERANCE) -> dict[str, float]:
+    """Max |actions_ort - actions_torch| of the decoder graph per batch; raises :class:`ExportError` past
+    ``tolerance``."""
+    from sonic_deploy.policy.runner import make_session
+    from sonic_deploy.policy.tokens import INPUT_TOKENS
+
+    sess = make_session(path, threads=1)
+    out = {}
+    for label, feed in batches.items():
+        a_ort = sess.run([OUTPUT_ACTIONS], feed)[0]
+        with torch.no_grad():
+            a_pt = model(torch.from_numpy(feed[INPUT_TOKENS]), torch.from_numpy(feed[INPUT_PROPRIO])).numpy()
+        diff = float(np.abs(a_ort - a_pt).max())
+        out[f"decoder/{label}/max_abs_diff"] = diff
+        if not np.isfinite(diff) or diff > tolerance:
+            raise ExportError(f"{path}: onnxruntime differs from PyTorch on {label} tokens: max |diff| {diff:.3g} "
+                              f"(tolerance {tolerance:g})")
+    return out
+
+
+def build_decoder_proto(model: DecoderPolicy, num_tokens: int, proprio_dim: int, metadata: dict[str, str], doc: str):
+    import onnx
+
+    from sonic_deploy.policy.tokens import INPUT_TOKENS
+
+    ex_t = torch.zeros(2, num_tokens, dtype=torch.int64)
+    ex_p = torch.zeros(2, proprio_dim)
+    names_in = [INPUT_TOKENS, INPUT_PROPRIO]
+    dyn = {n: {0: "batch"} for n in names_in + [OUTPUT_ACTIONS]}
+    with tempfile.TemporaryDirectory() as d:
+        raw = Path(d) / "decoder.onnx"
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(model, (ex_t, ex_p), str(raw), dynamo=False, opset_version=OPSET, input_names=names_in,
+                              output_names=[OUTPUT_ACTIONS], dynamic_axes=dyn, do_constant_folding=True)
+        proto = onnx.load(str(raw))
+    proto.producer_name = "sonic-export"
+    proto.producer_version = version()
+    proto.doc_string = doc
+    for k, v in metadata.items():
+        p = proto.metadata_props.add()
+        p.key, p.value = k, v
+    onnx.checker.check_model(proto)
+    return proto
 
 
 def _save_atomic(model_proto, path: Path) -> None:
@@ -240,12 +317,16 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     proto.producer_name = "sonic-export"
     proto.producer_version = version()
     proto.doc_string = f"sonic universal-token policy: encoder {encoder} + FSQ + g1_dyn; {Path(checkpoint).name}"
-    for k, v in {METADATA_KEY: contract.to_json(), "checkpoint": Path(checkpoint).name,
-                 "opset": str(OPSET)}.items():
+    metadata = {METADATA_KEY: contract.to_json(), "checkpoint": Path(checkpoint).name, "opset": str(OPSET)}
+    for k, v in metadata.items():
         p = proto.metadata_props.add()
         p.key, p.value = k, v
     onnx.checker.check_model(proto)
+    decoder = DecoderPolicy(tm, perm).eval()
+    dec_proto = build_decoder_proto(decoder, contract.num_tokens, P, metadata,
+                                    f"sonic token decoder: FSQ token indices + proprio -> g1_dyn; {Path(checkpoint).name}")
     out = Path(out)
+    dec_out = decoder_path_for(out)
     # parity on the final bytes, before they replace anything at ``out``
     tmp_dir = out.parent if out.parent.exists() else None
     with tempfile.TemporaryDirectory(dir=tmp_dir) as d:
@@ -262,5 +343,20 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
             if residual:
                 b[INPUT_RESIDUAL] = (0.05 * rng.standard_normal((b[INPUT_ENCODER].shape[0], L))).astype(np.float32)
         parity = check_parity(cand, model, batches, tolerance)
+        # the decoder graph: random tokens, and the main graph's tokens of the parity inputs
+        from sonic_deploy.policy.runner import make_session
+        from sonic_deploy.policy.tokens import INPUT_TOKENS
+
+        dec_cand = Path(d) / dec_out.name
+        onnx.save(dec_proto, str(dec_cand))
+        cb = int(np.prod(contract.fsq_levels))
+        main_sess = make_session(cand, threads=1)
+        dec_batches = {"random": {INPUT_TOKENS: rng.integers(0, cb, (random_batch, contract.num_tokens), dtype=np.int64),
+                                  INPUT_PROPRIO: rng.standard_normal((random_batch, P)).astype(np.float32)}}
+        for label, b in batches.items():
+            toks = main_sess.run([OUTPUT_TOKENS], b)[0]
+            dec_batches[f"{label}_tokens"] = {INPUT_TOKENS: toks.astype(np.int64), INPUT_PROPRIO: b[INPUT_PROPRIO]}
+        parity.update(check_decoder_parity(dec_cand, decoder, dec_batches, tolerance))
     _save_atomic(proto, out)
-    return ExportResult(out, contract, parity, len(rec_e) * 2, time.perf_counter() - t0)
+    _save_atomic(dec_proto, dec_out)
+    return ExportResult(out, contract, parity, len(rec_e) * 2, time.perf_counter() - t0, dec_out)
