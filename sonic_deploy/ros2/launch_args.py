@@ -1,6 +1,6 @@
 """Launch-argument handling for ``ros2 launch sonic_deploy g1.launch.py`` (the launch file calls these).
 
-Arguments: ``robot:=sim|real``, ``input:=motion|teleop|smpl``, ``policy:=path.onnx``, ``motion:=path``,
+Arguments: ``robot:=sim|real``, ``input:=motion|teleop|smpl|stream|tokens``, ``policy:=path.onnx``, ``motion:=path``,
 ``network_interface:=...``, ``config:=config/g1.yaml``, ``domain_id:=N``. A non-empty argument overrides the
 parameter of the same name from the config file; ``robot:=sim`` also starts the MuJoCo DDS bridge
 (``sonic-deploy bridge``) on the same interface and domain, and turns ``controller.auto`` on.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 ARGUMENTS = {
     "robot": ("sim", ("sim", "real"), "sim: start the MuJoCo DDS bridge and drive it; real: the G1 over DDS"),
-    "input": ("motion", ("motion", "teleop", "smpl"), "reference input (selects the encoder the policy must have)"),
+    "input": ("motion", ("motion", "teleop", "smpl", "stream", "tokens"), "reference input (selects the encoder the policy must have)"),
     "policy": ("", None, "sonic.policy/1 ONNX artifact"),
     "motion": ("", None, "motion clip (.npz) or folder of clips for input:=motion"),
     "network_interface": ("lo", None, "network interface for Unitree DDS (lo for sim-to-sim)"),

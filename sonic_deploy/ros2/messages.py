@@ -9,7 +9,15 @@
   :func:`pose_array_to_sample`. ``header.frame_id`` ``operator`` (default): REP-103 axes (x forward, y left,
   z up, floor at z = 0) in any fixed operator frame; ``webxr``: WebXR ``local-floor`` axes (y up). ROS
   quaternions are x, y, z, w; the sample holds w, x, y, z;
-* ``~/motion/command`` (``std_msgs/String``, JSON): :func:`parse_motion_command`.
+* ``~/motion/command`` (``std_msgs/String``, JSON): :func:`parse_motion_command`;
+* ``~/motion/frames`` (``std_msgs/String``): one reference frame per message, ``data`` = the same JSON object as
+  the WebSocket motion frame (:mod:`sonic_deploy.teleop.motion_stream`: ``{"type": "motion", "t", "joint_pos",
+  "joint_vel", "root_pos", "root_quat"[, "smpl_joints", "vr_pos", "vr_quat"]}``): :func:`motion_frame_to_string`
+  (publisher) and :func:`motion_frame_from_string` (node) -> :meth:`MotionStreamInput.push_message`;
+* ``~/tokens_in`` (``std_msgs/Int32MultiArray``): ``data`` = ``num_tokens`` FSQ token indices
+  (:mod:`sonic_deploy.field.tokens`): :func:`token_indices_from_array` -> :meth:`TokenStreamInput.push`;
+* ``/diagnostics`` thermal entry (with thermal monitoring): :func:`thermal_diagnostics` from
+  ``Controller.status()["thermal"]`` and ``Controller.summary()["thermal"]``.
 """
 
 from __future__ import annotations
@@ -35,6 +43,69 @@ def token_list(tokens) -> list[int]:
     return [] if tokens is None else [int(x) for x in np.asarray(tokens).reshape(-1)]
 
 
+def motion_frame_to_string(frame: dict) -> str:
+    """A motion frame (dict, arrays or lists) -> ``std_msgs/String.data`` (compact JSON, ``type`` set)."""
+    out = {"type": "motion"}
+    for k, v in frame.items():
+        if k == "type":
+            continue
+        out[k] = np.asarray(v, np.float64).tolist() if k != "t" else float(v)
+    return json.dumps(out, separators=(",", ":"))
+
+
+def motion_frame_from_string(text: str) -> dict:
+    """``std_msgs/String.data`` -> a motion frame dict for :meth:`MotionStreamInput.push_message` (which checks the
+    fields' shapes); raises ValueError with the field named."""
+    try:
+        d = json.loads(text)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ValueError(f"motion frame: not JSON ({exc})") from None
+    if not isinstance(d, dict):
+        raise ValueError("motion frame: expected a JSON object")
+    if d.get("type", "motion") != "motion":
+        raise ValueError(f"motion frame: field 'type' must be 'motion', got {d.get('type')!r}")
+    return d
+
+
+def token_indices_from_array(data, num_tokens: int | None = None) -> np.ndarray:
+    """``std_msgs/Int32MultiArray.data`` -> int64 token indices [num_tokens] (range checked by the token input)."""
+    arr = np.asarray(list(data))
+    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+        raise ValueError(f"tokens: field 'data': expected a flat list of integers, got {arr.tolist()!r}"[:200])
+    if num_tokens is not None and arr.size != num_tokens:
+        raise ValueError(f"tokens: field 'data': expected {num_tokens} token indices, got {arr.size}")
+    return arr.astype(np.int64)
+
+
+def thermal_diagnostics(status: dict | None, summary: dict | None = None, *, hardware_id: str = "g1") -> dict | None:
+    """The thermal entry of ``/diagnostics``: OK, WARN when a joint is at or past its warning temperature or is
+    derated; values: hottest joint and its temperature, warning joints, derate scales, per-joint session peaks."""
+    if status is None:
+        return None
+    warn = list(status.get("warning_joints") or [])
+    derate = dict(status.get("derate") or {})
+    tmax = status.get("max_temperature")
+    level = WARN if (warn or derate) else OK
+    if warn:
+        msg = f"hot: {', '.join(warn)}" + (" (derated)" if derate else "")
+    elif derate:
+        msg = f"derated: {', '.join(derate)}"
+    else:
+        msg = "ok"
+    values = [("max_temperature", "nan" if tmax is None else f"{tmax:.1f}"),
+              ("hottest_joint", str(status.get("hottest_joint") or "")),
+              ("warning_joints", ",".join(warn))]
+    values += [(f"derate.{n}", f"{v:.3f}") for n, v in derate.items()]
+    if summary:
+        if "min_derate_scale" in summary:
+            values.append(("min_derate_scale", f"{summary['min_derate_scale']:.3f}"))
+        values.append(("warnings", str(len(summary.get("warnings") or []))))
+        values += [(f"peak.{n}", "nan" if p is None else f"{p:.1f}")
+                   for n, p in (summary.get("peak_temperature") or {}).items()]
+    return {"level": level, "name": "sonic_deploy: thermal", "hardware_id": hardware_id, "message": msg,
+            "values": values}
+
+
 def diagnostics(controller, now: float, *, teleop=None, hardware_id: str = "g1") -> list[dict]:
     mode = controller.mode.value
     fault = controller.fault
@@ -58,6 +129,11 @@ def diagnostics(controller, now: float, *, teleop=None, hardware_id: str = "g1")
                     "values": [("age_s", f"{age:.3f}" if math.isfinite(age) else "inf"),
                                ("received", str(teleop.received)),
                                ("calibrated", str(teleop.calibration is not None).lower())]})
+    if getattr(controller, "thermal", None) is not None:
+        th = thermal_diagnostics(controller.status(now).get("thermal"), controller.summary().get("thermal"),
+                                 hardware_id=hardware_id)
+        if th is not None:
+            out.append(th)
     return out
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ROBOTS = ("sim", "real")
-INPUTS = ("motion", "teleop", "smpl")
+INPUTS = ("motion", "teleop", "smpl", "stream", "tokens")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -72,6 +72,9 @@ SPEC: tuple = (
     ("motion_player.speed", 1.0, float, _range(0.0, 4.0, lo_open=True)),
     ("motion_player.loop", True, bool, None),
     ("motion_player.blend_time", 1.0, float, _range(0.0, 10.0)),
+    ("thermal.enabled", False, bool, None),
+    ("thermal.warn", 70.0, float, _range(0.0, 150.0, lo_open=True)),
+    ("thermal.limit", 90.0, float, _range(0.0, 150.0, lo_open=True)),
     ("recording.enabled", False, bool, None),
     ("recording.directory", "~/.sonic/sessions", str, None),
 )
@@ -103,8 +106,13 @@ class NodeParams:
         from sonic_deploy.control.safety import SafetyConfig
 
         c, s = self.group("controller"), self.group("safety")
+        thermal = None
+        if self["thermal.enabled"]:
+            from sonic_deploy.field.thermal import ThermalConfig
+
+            thermal = ThermalConfig(warn=self["thermal.warn"], limit=self["thermal.limit"])
         return ControllerConfig(ramp_duration=c["ramp_duration"], auto=c["auto"], damping_duration=c["damping_duration"],
-                                hold_duration=c["hold_duration"], safety=SafetyConfig(**s))
+                                hold_duration=c["hold_duration"], safety=SafetyConfig(**s), thermal=thermal)
 
 
 def flatten(d: dict, prefix: str = "") -> dict:
@@ -156,7 +164,7 @@ def validate_params(raw: dict, source: str = "") -> NodeParams:
         values[name] = v
     if values["input"] == "motion" and not values["motion"]:
         raise ParamError("motion", "a clip (.npz) or a folder of clips when input is 'motion'", values["motion"], source)
-    if values["input"] == "teleop":
+    if values["input"] in ("teleop", "tokens"):  # the token input uses the same dropout times
         total = values["teleop.hold_time"] + values["teleop.ease_time"]
         if total > values["safety.input_timeout"] + 1e-9:
             raise ParamError("teleop.ease_time", f"teleop.hold_time + teleop.ease_time <= safety.input_timeout "
@@ -165,6 +173,9 @@ def validate_params(raw: dict, source: str = "") -> NodeParams:
     if values["teleop.server.host"] not in LOOPBACK and not values["teleop.server.allow_remote"]:
         raise ParamError("teleop.server.host", "a loopback address unless teleop.server.allow_remote is true",
                          values["teleop.server.host"], source)
+    if values["thermal.limit"] <= values["thermal.warn"]:
+        raise ParamError("thermal.limit", f"a temperature above thermal.warn ({values['thermal.warn']})",
+                         values["thermal.limit"], source)
     if values["robot"] == "real" and values["controller.auto"]:
         raise ParamError("controller.auto", "false on the real robot (the operator starts it with the start service)",
                          True, source)

@@ -24,9 +24,18 @@ class DeployRuntime:
         from sonic_deploy.robots.g1 import G1
 
         self.params, self.spec, self.clock = params, G1, clock
-        self.teleop = self.motion_stream = self.server = self.recorder = None
-        self.reference = self._make_input(params)
-        self.policy = PolicyRunner(params["policy"], G1, available=self.reference.provides)
+        self.teleop = self.motion_stream = self.token_input = self.server = self.recorder = None
+        if params["input"] == "tokens":  # decoder-only path: <policy>.decoder.onnx beside the policy
+            from sonic_deploy.field.tokens import TokenStreamInput
+            from sonic_deploy.policy.tokens import TokenPolicy
+
+            self.policy = TokenPolicy(params["policy"], G1)
+            t = params.group("teleop")
+            self.reference = self.token_input = TokenStreamInput.for_policy(
+                self.policy, hold_time=t["hold_time"], ease_time=t["ease_time"], resume_time=t["resume_time"])
+        else:
+            self.reference = self._make_input(params)
+            self.policy = PolicyRunner(params["policy"], G1, available=self.reference.provides)
         self.controller = Controller(G1, self.policy, self.reference, params.controller_config())
         self.robot = robot if robot is not None else self._make_robot(params)
         self._lock = threading.Lock()
@@ -66,6 +75,11 @@ class DeployRuntime:
                                        blend_time=p["motion_player.blend_time"]))
             tl.speed = tl.rate = p["motion_player.speed"]
             return tl
+        if p["input"] == "stream":
+            from sonic_deploy.teleop.motion_stream import MotionStreamInput
+
+            self.motion_stream = MotionStreamInput(blend_time=p["motion_player.blend_time"])
+            return self.motion_stream
         from sonic_deploy.inputs.streams import SmplStream
 
         return SmplStream()
@@ -194,6 +208,19 @@ class DeployRuntime:
                 self.controller.request(Mode.RAMP)
                 return True, "stopped: holding the default pose"
         return False, f"unknown action {cmd.action!r}"
+
+    # --- what the node subscribes to -----------------------------------------------------------------
+    def motion_frame(self, text: str) -> None:
+        """``~/motion/frames`` (``std_msgs/String``): one motion frame into the stream input (ValueError if bad)."""
+        if self.motion_stream is None:
+            raise ValueError(f"motion frames need input:=stream (input is {self.params['input']})")
+        self.motion_stream.push_message(messages.motion_frame_from_string(text), self.clock())
+
+    def tokens_in(self, data) -> None:
+        """``~/tokens_in`` (``std_msgs/Int32MultiArray.data``): token indices into the token input."""
+        if self.token_input is None:
+            raise ValueError(f"tokens need input:=tokens (input is {self.params['input']})")
+        self.token_input.push(messages.token_indices_from_array(data, self.token_input.codec.num_tokens), self.clock())
 
     # --- what the node publishes ----------------------------------------------------------------------
     def joint_state(self) -> dict | None:

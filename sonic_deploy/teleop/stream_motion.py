@@ -12,34 +12,45 @@ import json
 import time
 
 
+def clip_frames(clips, *, rate: float | None = 50.0, lead: float = 0.5, speed: float = 1.0, loop: bool = False,
+                duration: float | None = None, sleep=time.sleep, clock=time.monotonic):
+    """Yield the clips' motion frames (dicts, ``t`` = stream time) at ``rate`` Hz (``None``: each clip's own fps),
+    paced ``lead`` seconds ahead of real time. The transport (WebSocket, ROS 2 topic) sends what it yields."""
+    from sonic_deploy.teleop.motion_stream import clip_message
+
+    t_stream = 0.0
+    start = clock()
+    while True:
+        for clip in clips:
+            r = float(rate or clip.fps)
+            n = int(clip.duration * r / speed) + 1
+            for k in range(n):
+                t_clip = min(k * speed / r, clip.duration)
+                wall = start + t_stream - lead
+                if wall > clock():
+                    sleep(wall - clock())
+                msg = clip_message(clip, t_clip)
+                msg["t"] = t_stream
+                yield msg
+                t_stream += 1.0 / r
+                if duration is not None and t_stream >= duration:
+                    return
+        if not loop:
+            return
+
+
 def stream_clip(clips, url: str, *, rate: float = 50.0, lead: float = 0.5, speed: float = 1.0, loop: bool = False,
                 duration: float | None = None, sleep=time.sleep, clock=time.monotonic) -> int:
     """Send the clips' frames at ``rate`` Hz, ``lead`` seconds ahead of real time; returns frames sent."""
     from websockets.sync.client import connect
 
-    from sonic_deploy.teleop.motion_stream import clip_message
-
     sent = 0
-    t_stream = 0.0
-    start = clock()
     with connect(url) as ws:
-        while True:
-            for clip in clips:
-                n = int(clip.duration * rate / speed) + 1
-                for k in range(n):
-                    t_clip = min(k * speed / rate, clip.duration)
-                    wall = start + t_stream - lead
-                    if wall > clock():
-                        sleep(wall - clock())
-                    msg = clip_message(clip, t_clip)
-                    msg["t"] = t_stream
-                    ws.send(json.dumps(msg))
-                    sent += 1
-                    t_stream += 1.0 / rate
-                    if duration is not None and t_stream >= duration:
-                        return sent
-            if not loop:
-                return sent
+        for msg in clip_frames(clips, rate=rate, lead=lead, speed=speed, loop=loop, duration=duration, sleep=sleep,
+                               clock=clock):
+            ws.send(json.dumps(msg))
+            sent += 1
+    return sent
 
 
 def main(argv=None) -> int:

@@ -157,7 +157,7 @@ def test_launch_file_with_stub_launch_modules(monkeypatch, tmp_path):
     ld = mod.generate_launch_description()
     declared = {d.args[0]: d.kwargs for d in ld if type(d).__name__ == "D"}
     assert set(declared) == set(launch_args.ARGUMENTS)
-    assert declared["robot"]["choices"] == ["sim", "real"] and declared["input"]["choices"] == ["motion", "teleop", "smpl"]
+    assert declared["robot"]["choices"] == ["sim", "real"] and declared["input"]["choices"] == ["motion", "teleop", "smpl", "stream", "tokens"]
     setup = next(d for d in ld if type(d).__name__ == "O").kwargs["function"]
     LaunchConfiguration.values = {"robot": "sim", "policy": "p.onnx", "motion": "clips/"}
     actions = setup(None)

@@ -1,4 +1,4 @@
-"""ros2 launch sonic_deploy g1.launch.py robot:=sim|real input:=motion|teleop|smpl policy:=path.onnx motion:=path
+"""ros2 launch sonic_deploy g1.launch.py robot:=sim|real input:=motion|teleop|smpl|stream|tokens policy:=path.onnx motion:=path
 network_interface:=lo config:=<params.yaml> domain_id:=0
 
 robot:=sim also starts the MuJoCo DDS bridge (`sonic-deploy bridge`) on the same interface and domain.
