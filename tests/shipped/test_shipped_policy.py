@@ -51,3 +51,17 @@ def test_through_dds_like_readme_command_one(synthetic_motions):
                  Sim2SimConfig(duration=4.0, through_dds=True, domain_id=57))[0]
     assert report.completed and not report.fell and not report.faults
     assert report.dds["states_bad_crc"] == 0 and report.dds["bridge_commands_bad_crc"] == 0
+
+
+def test_decoder_graph_for_the_token_input_decodes_the_policy_tokens():
+    import numpy as np
+    import onnxruntime as ort
+
+    main = ort.InferenceSession(str(SHIPPED / "policy.onnx"), providers=["CPUExecutionProvider"])
+    dec = ort.InferenceSession(str(SHIPPED / "policy.decoder.onnx"), providers=["CPUExecutionProvider"])
+    dims = {i.name: i.shape[1] for i in main.get_inputs()}
+    rng = np.random.default_rng(0)
+    feeds = {name: rng.normal(size=(4, d)).astype(np.float32) for name, d in dims.items()}
+    actions, tokens = main.run(["actions", "token_indices"], feeds)
+    (decoded,) = dec.run(["actions"], {"token_indices": tokens, "obs_proprio": feeds["obs_proprio"]})
+    np.testing.assert_allclose(decoded, actions, atol=1e-5)
