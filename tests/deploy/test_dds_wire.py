@@ -94,15 +94,21 @@ def _finish(proc):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def _take(reader, decode, count: int = 5, timeout: float = 25.0) -> list:
+    """Decode samples from ``reader`` until ``count`` arrived or ``timeout`` passed."""
+    got = []
+    t_end = time.time() + timeout
+    while time.time() < t_end and len(got) < count:
+        if reader.wait(0.2):
+            got += [decode(d) for d in reader.take()]
+    return got
+
+
 def test_wrapper_lowcmd_received_by_us(dds_cfg):
     dds_cfg = _udw(dds_cfg)
     proc = _start_peer("pub_cmd", dds_cfg, 3.0)
     reader = lowcmd_reader(participant(dds_cfg))
-    got = []
-    t_end = time.time() + 25
-    while time.time() < t_end and len(got) < 5:
-        if reader.wait(0.2):
-            got += [decode_lowcmd(d) for d in reader.take()]
+    got = _take(reader, decode_lowcmd)
     res = _finish(proc)
     assert len(got) >= 5
     cmd = got[-1]
@@ -133,11 +139,7 @@ def test_wrapper_lowstate_received_by_us(dds_cfg):
     dds_cfg = _udw(dds_cfg)
     proc = _start_peer("pub_state", dds_cfg, 3.0)
     reader = lowstate_reader(participant(dds_cfg))
-    got = []
-    t_end = time.time() + 25
-    while time.time() < t_end and len(got) < 5:
-        if reader.wait(0.2):
-            got += [decode_lowstate(d) for d in reader.take()]
+    got = _take(reader, decode_lowstate)
     res = _finish(proc)
     assert len(got) >= 5
     st = got[-1]
