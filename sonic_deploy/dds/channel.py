@@ -1,9 +1,11 @@
 """DDS plumbing: a CycloneDDS domain on a chosen interface, raw-bytes readers and writers.
 
-Interface and domain id come from :class:`DdsConfig`; the CycloneDDS XML it generates pins the network
-interface (``lo`` / 127.0.0.1 for tests and sim-to-sim, the robot's Ethernet NIC for hardware). Writers
-and readers advertise XCDR1 only (``DataRepresentation``), so a Cyclone DDS 0.10 peer matches them.
-Samples travel as raw serialized bytes built by :mod:`sonic_deploy.dds.codec`.
+Interface, domain id and discovery peers come from :class:`DdsConfig`; the CycloneDDS XML it generates pins the
+network interface. On a network card discovery is the G1's (multicast SPDP on that card, plus unicast to the peers
+the user names); on loopback, where Linux has no multicast by default, discovery is unicast to 127.0.0.1 so tests
+run on any machine. :meth:`DdsConfig.for_network` builds either. Writers and readers advertise XCDR1 only
+(``DataRepresentation``), so a Cyclone DDS 0.10 peer matches them. Samples travel as raw serialized bytes built by
+:mod:`sonic_deploy.dds.codec`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 
 from sonic_deploy.dds import idl
+from sonic_deploy.dds.idl import UINT8_KINDS
 
 TOPIC_LOWCMD = "rt/lowcmd"
 TOPIC_LOWSTATE = "rt/lowstate"
@@ -37,6 +40,25 @@ class DdsConfig:
     # how the IDL's one-byte members are described in the type information: "byte" (TK_BYTE, as Cyclone DDS 0.10
     # and the G1 describe Unitree's octet fields) or "uint8" (TK_UINT8, 11.x peers whose IDL says uint8)
     uint8_kind: str = "byte"
+    # also serve peers whose one-byte members are described the other way (see sonic_deploy.dds.endpoints)
+    adapt_uint8: bool = True
+
+    @classmethod
+    def for_network(cls, interface: str, domain_id: int = 0, peers: tuple[str, ...] = (),
+                    uint8_kind: str = "byte") -> "DdsConfig":
+        """Discovery as on the G1's network: multicast on ``interface`` plus unicast to ``peers`` only.
+
+        Loopback (``lo``, ``127.x``) has no multicast on a stock Linux, and Cyclone DDS 0.10 then discovers nothing:
+        there discovery is unicast to 127.0.0.1 (added to ``peers``), which every version supports."""
+        if uint8_kind not in UINT8_KINDS:
+            raise ValueError(f"uint8_kind: expected one of {UINT8_KINDS}, got {uint8_kind!r}")
+        if not interface:
+            raise ValueError("interface: expected a network interface name (enp3s0, eth0, lo) or an address")
+        peers = tuple(p for p in peers if p)
+        if is_loopback(interface):
+            return cls(domain_id=domain_id, interface=interface, peers=tuple(dict.fromkeys(("127.0.0.1", *peers))),
+                       multicast=False, uint8_kind=uint8_kind)
+        return cls(domain_id=domain_id, interface=interface, peers=peers, multicast=True, uint8_kind=uint8_kind)
 
     def xml(self) -> str:
         iface = (f'<NetworkInterface address="{self.interface}"/>' if self.interface[:1].isdigit()
@@ -53,6 +75,11 @@ class DdsConfig:
         env = dict(os.environ)
         env["CYCLONEDDS_URI"] = self.xml()
         return env
+
+
+def is_loopback(interface: str) -> bool:
+    """``lo``/``lo0`` or a 127.0.0.0/8 address."""
+    return interface in ("lo", "lo0", "localhost") or interface.startswith("127.")
 
 
 _DOMAINS: dict[int, Domain] = {}

@@ -4,6 +4,8 @@ Commands fill motor slots 0..28 (slots 29..34 stay zero), ``mode_pr`` 0 (pitch/r
 echoed from the last state, per-motor mode (1 = enable) / q / dq / tau / kp / kd, and the Unitree CRC.
 States whose CRC does not match are dropped and counted. ``lockstep=True`` (only against the bridge in
 lock-step mode) makes reads reliable and lets :meth:`wait_state` block for the state that follows a command.
+Endpoints come from :class:`~sonic_deploy.dds.endpoints.LowLevelLink` (role ``controller``): a robot whose types
+describe the one-byte members the other way is followed, a peer with a type that cannot match is named in one line.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import time
 
 import numpy as np
 
-from sonic_deploy.dds.channel import DdsConfig, lowcmd_writer, lowstate_reader, participant
+from sonic_deploy.dds.channel import DdsConfig, participant
 from sonic_deploy.dds.codec import NUM_MOTORS, LowCmdData, decode_lowstate, encode_lowcmd
+from sonic_deploy.dds.endpoints import LowLevelLink
 from sonic_deploy.robots.base import JointCommand, RobotState, RobotStats
 from sonic_deploy.robots.g1 import G1, RobotSpec
 
@@ -25,8 +28,11 @@ class G1DdsRobot:
         self.lockstep = lockstep
         self.clock = clock or time.monotonic
         self._dp = participant(cfg)
-        self._reader = lowstate_reader(self._dp, reliable=lockstep, depth=16 if lockstep else 1)
-        self._writer = lowcmd_writer(self._dp, reliable=True, depth=16 if lockstep else 1)
+        # the driver follows the robot's type description: a LowState_ writer of the other one-byte description
+        # (an SDK stand-in on Cyclone 11) adds a reader/writer pair of that description
+        self.link = LowLevelLink(self._dp, "controller", uint8_kind=cfg.uint8_kind, adapt=cfg.adapt_uint8,
+                                 reliable_in=lockstep, depth_in=16 if lockstep else 1, reliable_out=True,
+                                 depth_out=16 if lockstep else 1)
         self._latest: RobotState | None = None
         self.stats = RobotStats()
         self._n = spec.num_joints
@@ -34,14 +40,14 @@ class G1DdsRobot:
     def wait_connected(self, timeout_s: float = 10.0) -> bool:
         t_end = time.monotonic() + timeout_s
         while time.monotonic() < t_end:
-            if self._reader.matched() and self._writer.matched() and self.read_state() is not None:
+            if self.link.matched_in() and self.link.matched_out() and self.read_state() is not None:
                 return True
-            self._reader.wait(0.05)
+            self.link.wait(0.05)
         return False
 
     def _ingest(self) -> bool:
         got = False
-        for data in self._reader.take():
+        for data in self.link.take():
             try:
                 msg = decode_lowstate(data)
             except ValueError:
@@ -77,7 +83,7 @@ class G1DdsRobot:
             left = t_end - time.monotonic()
             if left <= 0:
                 return None
-            self._reader.wait(min(left, 0.05))
+            self.link.wait(min(left, 0.05))
 
     def write_command(self, cmd: JointCommand) -> None:
         n = self._n
@@ -88,7 +94,7 @@ class G1DdsRobot:
             arr = np.zeros(NUM_MOTORS, np.float32)
             arr[:n] = getattr(cmd, name)
             setattr(msg, name, arr)
-        self._writer.write(encode_lowcmd(msg))
+        self.link.write(encode_lowcmd(msg))
         self.stats.commands_sent += 1
 
     def close(self) -> None:
