@@ -4,7 +4,7 @@ A :class:`ReferenceSource` returns :class:`ReferenceFrames` for requested times 
 became active) and a staleness stamp (the controller's clock time of the newest input; a source that
 stops updating goes stale and the controller damps). What each source ``provides`` is checked against the
 policy's encoder terms before anything runs (``joint_pos``, ``joint_vel``, ``root_quat``, ``smpl_joints``,
-``vr``).
+``vr``, ``base_velocity``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class ReferenceFrames:
     vr_pos: np.ndarray | None = None  # [3, 3] at times[0]: head, left wrist, right wrist
     vr_quat: np.ndarray | None = None  # [3, 4]
     tokens: np.ndarray | None = None  # [T] int64 FSQ token indices (the token input; bypasses the encoder)
+    base_velocity: np.ndarray | None = None  # [3] vx, vy (m/s), yaw rate (rad/s), body frame (velocity commands)
 
 
 @runtime_checkable

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
-from sonic_deploy.policy.observations import heading, quat_mul
+from sonic_deploy.utils.rotations import quat_mul, yaw_of
 
 
 def _nlerp(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -51,7 +51,7 @@ class MotionPlayer:
 
     def start(self, state, now: float) -> None:
         c = self.clip
-        dyaw = float(heading(state.imu_quat) - heading(c.root_quat[0])) if state is not None else 0.0
+        dyaw = float(yaw_of(np.asarray(state.imu_quat, np.float64)) - yaw_of(c.root_quat[0])) if state is not None else 0.0
         self._yaw_q = np.array([np.cos(dyaw / 2), 0.0, 0.0, np.sin(dyaw / 2)])
         cy, sy = np.cos(dyaw), np.sin(dyaw)
         self._rot = np.array([[cy, -sy, 0.0], [sy, cy, 0.0], [0.0, 0.0, 1.0]])

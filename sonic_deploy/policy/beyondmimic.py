@@ -23,11 +23,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mujoco
 import numpy as np
 
 from sonic_deploy.policy import observations as ob
+from sonic_deploy.inputs.base import ReferenceFrames
 from sonic_deploy.policy.contract import ContractError
+from sonic_deploy.policy.embedded import RebasedReference, motion_length
+from sonic_deploy.policy.kinematics import G1Kinematics
 from sonic_deploy.policy.runner import make_session
 from sonic_deploy.robots.g1 import G1, RobotSpec
 
@@ -51,6 +53,9 @@ def mat_to_6d_rowmajor(r: np.ndarray) -> np.ndarray:
 
 
 class BeyondMimicPolicy:
+    format = "beyondmimic"
+    control_dt = 0.02
+
     def __init__(self, path: str | Path, spec: RobotSpec = G1, *, threads: int = 1, root_state=None):
         self.path = str(path)
         self.spec = spec
@@ -105,22 +110,39 @@ class BeyondMimicPolicy:
                 raise ContractError(p, "anchor_body_name", "a body listed in body_names with body_quat_w output",
                                     self.anchor)
         self.root_state = root_state
-        self._model = None
+        self.kin = G1Kinematics(spec)
+        self.reference_bodies = tuple(spec.tracked_bodies)  # the report's bodies, from the embedded anchor by kinematics
+        self.num_frames = motion_length(lambda k: self._motion(k)["joint_pos"])
+        self.motion_duration = (self.num_frames - 1) * self.control_dt
         self.reset()
+
+    def summary(self) -> dict:
+        same = list(self.joint_names) == list(self.spec.joint_names)
+        return {"joint order": "Unitree" if same else "remapped by name (joint_names)", "control": "50 Hz",
+                "observation": ", ".join(self.obs_names), "anchor body": self.anchor,
+                "kp range": f"{self.kp.min():.1f}..{self.kp.max():.1f}"}
+
+    def _anchor_of(self, ref: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The motion's anchor pose (world) in one step's outputs; the default height when not embedded."""
+        if "body_quat_w" in ref and self.anchor in self.body_names:
+            bi = self.body_names.index(self.anchor)
+            pos = ref["body_pos_w"][0, bi] if "body_pos_w" in ref else np.array([0.0, 0.0, 1.0])
+            return np.asarray(pos, np.float64), ref["body_quat_w"][0, bi].astype(np.float64)
+        return np.array([0.0, 0.0, 1.0]), np.array([1.0, 0, 0, 0])
+
+    def motion_frames(self, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
+        stop = self.num_frames if stop is None else min(stop, self.num_frames)
+        outs = [self._motion(k) for k in range(start, stop)]
+        jp = np.stack([o["joint_pos"][0] for o in outs]).astype(np.float64)[:, self.from_unitree]
+        jv = np.stack([o["joint_vel"][0] for o in outs]).astype(np.float64)[:, self.from_unitree]
+        roots = [self.kin.root_from_body(self.anchor, *self._anchor_of(o), j) for o, j in zip(outs, jp)]
+        return {"fps": 1.0 / self.control_dt, "joint_pos": jp, "joint_vel": jv,
+                "root_pos": np.stack([r[0] for r in roots]), "root_quat": np.stack([r[1] for r in roots])}
 
     # --- kinematics for the robot's anchor body ------------------------------------------------------
     def _anchor_pose(self, state) -> tuple[np.ndarray, np.ndarray]:
-        if self._model is None:
-            from sonic_deploy.robots.scene import SceneConfig, load_model
-
-            self._model = load_model(self.spec, SceneConfig(add_floor=False))
-            self._data = mujoco.MjData(self._model)
-            self._aid = self._model.body(self.anchor).id
-        d = self._data
         pos, quat = (self.root_state()[:2] if self.root_state else (np.zeros(3), state.imu_quat))
-        d.qpos[0:3], d.qpos[3:7], d.qpos[7:7 + self.spec.num_joints] = pos, quat, state.q
-        mujoco.mj_kinematics(self._model, d)
-        return d.xpos[self._aid].copy(), d.xquat[self._aid].copy()
+        return self.kin.body_pose(self.anchor, quat, state.q, pos)
 
     # --- controller interface ------------------------------------------------------------------------
     def reset(self) -> None:
@@ -128,6 +150,8 @@ class BeyondMimicPolicy:
         self.last_action_p = np.zeros(len(self.joint_names))
         self._ref = None  # outputs of the previous call (the motion at the current step)
         self._yaw = None
+        self._rebase = RebasedReference(self.kin, self.anchor, self.reference_bodies, self.control_dt)
+        self.last_reference: ReferenceFrames | None = None
 
     def reference_times(self, t: float) -> np.ndarray:
         return np.array([t])
@@ -142,6 +166,7 @@ class BeyondMimicPolicy:
         if self._ref is None:
             self._ref = self._motion(self.step_index)
         ref = self._ref
+        self._state_quat, self._state_q = np.asarray(state.imu_quat, np.float64), np.asarray(state.q, np.float64)
         parts = []
         if any(n.startswith("motion_anchor") for n in self.obs_names):
             a_pos, a_quat = self._anchor_pose(state)
@@ -188,6 +213,13 @@ class BeyondMimicPolicy:
         return "?"
 
     def infer(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        ref = self._ref
+        if not self._rebase.started:
+            a_pos, a_quat = self.kin.body_pose(self.anchor, self._state_quat, self._state_q)
+            self._rebase.start(a_pos, a_quat, *self._anchor_of(ref))
+        jp = ref["joint_pos"][0].astype(np.float64)[self.from_unitree]
+        jv = ref["joint_vel"][0].astype(np.float64)[self.from_unitree]
+        self.last_reference = self._rebase.frames(self.step_index, jp, jv, *self._anchor_of(ref))
         out = dict(zip(self.outputs, self.session.run(None, {"obs": inputs["obs"],
                                                              "time_step": np.array([[self.step_index]], np.float32)})))
         self._next_ref = out

@@ -66,6 +66,8 @@ def _last_dim(shape) -> int | None:
 
 
 class PolicyRunner:
+    format = "sonic.policy/1"
+
     def __init__(self, path: str | Path, spec: RobotSpec = G1, *, available: set[str] | frozenset | None = None,
                  threads: int = 1, providers=None):
         self.path = str(path)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sonic_deploy.inputs.base import ReferenceFrames
 from sonic_deploy.policy.contract import (INPUT_ENCODER, INPUT_PROPRIO, OUTPUT_ACTIONS, OUTPUT_TOKENS, ContractError,
                                           PolicyContract, METADATA_KEY)
 from sonic_deploy.policy.runner import PolicyRunner, make_session
@@ -34,9 +35,12 @@ def decoder_path_for(policy_path: str | Path) -> Path:
 
 
 class TokenPolicy:
+    format = "sonic.tokens/1"
+
     def __init__(self, policy_path, spec: RobotSpec = G1, *, decoder_path=None, threads: int = 1, providers=None):
         self.runner = PolicyRunner(policy_path, spec, threads=threads, providers=providers)
         self.contract: PolicyContract = self.runner.contract
+        self.path = self.runner.path
         self.spec = spec
         c = self.contract
         if not c.num_tokens or not c.fsq_levels:
@@ -72,8 +76,6 @@ class TokenPolicy:
             if self.contract.encoder != "g1":
                 raise ContractError(self.runner.path, "encoder", "g1 to compute the standing tokens here (give "
                                     "safe_tokens to TokenStreamInput for other encoders)", self.contract.encoder)
-            from sonic_deploy.inputs.base import ReferenceFrames
-
             n, f = self.spec.num_joints, self.contract.future_frames
             st = RobotState(timestamp=0.0, q=self.default.copy(), dq=np.zeros(n), tau=np.zeros(n),
                             imu_quat=np.array([1.0, 0, 0, 0]), imu_gyro=np.zeros(3), imu_acc=np.array([0, 0, 9.81]),
