@@ -2,7 +2,10 @@
 
 In-process runs on a simulated clock as fast as it can. ``through_dds`` starts ``sonic-deploy bridge`` in
 lock-step as a subprocess on loopback and drives it with the real :class:`G1DdsRobot`, so the run uses the
-hardware code path (codec, CRC, QoS) and still reproduces the in-process run step for step. Either way the
+hardware code path (codec, CRC, QoS) and still reproduces the in-process run step for step. ``realtime`` runs as
+on the robot: the bridge free-running (physics on the wall clock, the G1 on its virtual gantry until the controller
+holds it), the controller on its own 50 Hz wall-clock loop (:class:`~sonic_deploy.control.loop.RateLoop`) reading
+whatever state arrived last; the report adds the loop's timing (jitter, overruns, missed cycles). Either way the
 controller sequences damping -> ramp -> active; the report has fall (and when), tracking errors (MPJPE
 global / root-relative in mm over the tracked bodies, mean absolute joint error), loop timing, real-time
 factor and faults. Tracking is evaluated from the simulator's ground-truth trajectory (the bridge records it);
@@ -18,36 +21,60 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import mujoco
 import numpy as np
 
+from sonic_deploy.config.loader import load_controller_config
 from sonic_deploy.control.controller import Controller, ControllerConfig, Mode
-from sonic_deploy.control.safety import tilt_deg
+from sonic_deploy.control.operator import OperatorQueue
+from sonic_deploy.control.remote import RemoteScript
+from sonic_deploy.control.safety import SafetyConfig
 from sonic_deploy.inputs.motion_player import MotionPlayer
-from sonic_deploy.policy.runner import PolicyRunner
+from sonic_deploy.inputs.velocity import VelocitySchedule
+from sonic_deploy.policy.base import EmbeddedMotion, VelocityCommanded
+from sonic_deploy.policy.formats import load_policy
+from sonic_deploy.robots.base import JointCommand
 from sonic_deploy.robots.g1 import G1, RobotSpec
 from sonic_deploy.robots.mujoco_robot import MujocoRobot
+from sonic_deploy.utils.rotations import tilt_deg, yaw_of
 
 FALL_HEIGHT = 0.35  # pelvis below this (m): fell
-FALL_TILT = 60.0  # deg
+FALL_TILT = SafetyConfig().max_tilt_deg  # deg: the controller's own fall threshold
 
 
 @dataclass
 class Sim2SimConfig:
-    duration: float = 10.0  # seconds of simulated time, including damping and ramp
+    duration: float | None = 10.0  # seconds of simulated time, including damping and ramp (None: the whole
+    # embedded motion of a policy that carries one, else 10 s)
     through_dds: bool = False
     domain_id: int = 42
     interface: str = "lo"
-    damping_duration: float = 0.2
-    ramp_duration: float = 1.0
-    hold_duration: float = 0.2
+    # start-up times; None: the field configuration's (sonic_deploy/config/g1_field.yaml, controller:)
+    damping_duration: float | None = None
+    ramp_duration: float | None = None
+    hold_duration: float | None = None
+    field_config: str | None = None  # a user field configuration on top of the packaged one (--field-config)
+    remote: tuple[str, ...] = ()  # scripted remote presses "TIME:BUTTON+BUTTON" (RemoteScript; --remote)
+    operator: OperatorQueue | None = None  # operator actions from other threads (the keyboard) for the controller
     blend_time: float = 1.0
     speed: float = 1.0
     loop_motion: bool = True
     bridge_timeout: float = 20.0
+    cmd_vel: tuple = ()  # velocity-commanded policies: ((t_from, vx, vy, yaw_rate), ...), t in s since active
+    velocity_source: object | None = None  # or any velocity ReferenceSource (keyboard, remote): overrides cmd_vel
+    realtime: bool = False  # free-running bridge + wall-clock controller loop (implies DDS)
+    peers: tuple[str, ...] = ()  # DDS unicast peers (DdsConfig.for_network)
+    uint8_kind: str = "byte"
+
+    def controller_config(self) -> ControllerConfig:
+        """The field configuration for robot ``sim`` (``field_config`` on top of the packaged file) with this run's
+        start-up times where given."""
+        times = {f"controller.{k}": getattr(self, k) for k in ("damping_duration", "ramp_duration", "hold_duration")
+                 if getattr(self, k) is not None}
+        return load_controller_config("sim", self.field_config, times)
 
 
 @dataclass
@@ -72,6 +99,10 @@ class Sim2SimReport:
     faults: list = field(default_factory=list)
     transitions: list = field(default_factory=list)
     dds: dict = field(default_factory=dict)
+    policy_format: str = ""
+    travel_m: float | None = None  # pelvis displacement over the horizontal plane while active (m)
+    forward_m: float | None = None  # of which along the pelvis heading at activation (m)
+    turn_deg: float | None = None  # pelvis heading change while active (deg)
 
     @property
     def ok(self) -> bool:
@@ -91,7 +122,8 @@ def _record_step(trace: _Trace, tick: int, ctrl: Controller, player: MotionPlaye
     trace.tick.append(tick)
     trace.mode.append(ctrl.mode.value)
     trace.wall.append(wall)
-    fr = ctrl.last_frames
+    fr = ctrl.last_frames  # a policy with its motion embedded reports what it tracked
+    fr = fr if getattr(fr, "joint_pos", None) is not None else getattr(ctrl.policy, "last_reference", None)
     if ctrl.mode == Mode.ACTIVE and fr is not None:
         trace.t_active.append(now - ctrl.active_since)
         trace.q_ref.append(fr.joint_pos[0])  # frame 0 = the reference at this step's time
@@ -112,11 +144,14 @@ def evaluate(model: mujoco.MjModel, spec: RobotSpec, ticks: np.ndarray, qpos: np
     bid = np.array([model.body(n).id for n in body_names])
     by_tick = {int(t): i for i, t in enumerate(ticks)}
     errs_g, errs_r, jerr, fall_time, offset = [], [], [], None, None
+    active_q = []  # pelvis pose while active: travel and turn of velocity-commanded policies
     for k, tick in enumerate(trace.tick):
         i = by_tick.get(int(tick))
         if i is None:
             continue
         q = qpos[i]
+        if trace.mode[k] == "active":
+            active_q.append(q[:7])
         tilt = tilt_deg(q[3:7])
         if fall_time is None and (q[2] < FALL_HEIGHT or tilt > FALL_TILT):
             fall_time = tick / 1000.0
@@ -134,20 +169,41 @@ def evaluate(model: mujoco.MjModel, spec: RobotSpec, ticks: np.ndarray, qpos: np
         jerr.append(np.abs(q[7:7 + spec.num_joints] - trace.q_ref[k]).mean())
     mean = lambda v, s=1.0: float(np.mean(v) * s) if v else None  # noqa: E731
     return {"mpjpe_global_mm": mean(errs_g, 1e3), "mpjpe_root_mm": mean(errs_r, 1e3), "joint_error_rad": mean(jerr),
-            "fell": fall_time is not None, "fall_time": fall_time}
+            "fell": fall_time is not None, "fall_time": fall_time, **travel(np.asarray(active_q))}
+
+
+def travel(root: np.ndarray) -> dict:
+    """Horizontal displacement, its part along the initial heading, and the (unwrapped) heading change."""
+    if len(root) < 2:
+        return {"travel_m": None, "forward_m": None, "turn_deg": None}
+    yaw = np.unwrap(yaw_of(root[:, 3:7]))
+    d = root[-1, :2] - root[0, :2]
+    return {"travel_m": float(np.linalg.norm(d)), "forward_m": float(d @ [np.cos(yaw[0]), np.sin(yaw[0])]),
+            "turn_deg": float(np.degrees(yaw[-1] - yaw[0]))}
 
 
 def _build(policy_path, motion_path, spec, cfg: Sim2SimConfig, robot_position=None):
     from sonic_deploy.motion import load_clip
 
-    clip = load_clip(motion_path)
-    body_names = tuple(b for b in spec.tracked_bodies if b in clip.body_names)
-    player = MotionPlayer(clip, speed=cfg.speed, loop=cfg.loop_motion, blend_time=cfg.blend_time,
-                          robot_position=robot_position, body_names=body_names)
-    runner = PolicyRunner(policy_path, spec, available=player.provides)
-    ctrl = Controller(spec, runner, player, ControllerConfig(
-        ramp_duration=cfg.ramp_duration, auto=True, damping_duration=cfg.damping_duration,
-        hold_duration=cfg.hold_duration))
+    clip = player = None
+    if motion_path:
+        clip = load_clip(motion_path)
+        body_names = tuple(b for b in spec.tracked_bodies if b in clip.body_names)
+        player = MotionPlayer(clip, speed=cfg.speed, loop=cfg.loop_motion, blend_time=cfg.blend_time,
+                              robot_position=robot_position, body_names=body_names)
+    runner = load_policy(policy_path, spec, available=player.provides if player else None)
+    if isinstance(runner, EmbeddedMotion):
+        if player is not None:
+            raise ValueError(f"{policy_path}: the policy embeds its reference motion ({runner.motion_duration:.1f} s); "
+                             "run it without --motion")
+        body_names = runner.reference_bodies
+    elif isinstance(runner, VelocityCommanded):
+        if player is not None:
+            raise ValueError(f"{policy_path}: a {runner.format} policy walks on velocity commands (--cmd-vel), not --motion")
+        player, body_names = cfg.velocity_source or VelocitySchedule(cfg.cmd_vel), ()
+    elif player is None:
+        raise ValueError(f"{policy_path}: a {runner.format} policy tracks a reference: give --motion")
+    ctrl = Controller(spec, runner, player, cfg.controller_config(), operator_queue=cfg.operator)
     return clip, player, runner, ctrl, body_names
 
 
@@ -156,6 +212,7 @@ def run_inprocess(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig()
     robot = MujocoRobot(spec, float32_io=True)
     robot.clock = lambda: robot.tick_ms / 1000.0  # the same clock as the robot's tick over DDS
     clip, player, runner, ctrl, body_names = _build(policy_path, motion_path, spec, cfg)
+    remote = RemoteScript.parse(cfg.remote)
     n = int(round(cfg.duration / spec.control_dt))
     trace = _Trace()
     ticks, qpos, step_t = [], [], []
@@ -166,6 +223,8 @@ def run_inprocess(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig()
         ticks.append(robot.tick_ms)
         qpos.append(robot.data.qpos.copy())
         now = robot.tick_ms / 1000.0
+        if remote.events:  # the remote's bytes in the state, as the bridge puts them in LowState_
+            state.wireless_remote = remote.bytes_at(now)
         cmd = ctrl.step(state, now)
         _record_step(trace, robot.tick_ms, ctrl, player, now, w0)
         robot.write_command(cmd)
@@ -180,9 +239,17 @@ def run_inprocess(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig()
                    0, cfg.duration / wall, {}), (trace, np.asarray(ticks), np.asarray(qpos), robot.model)
 
 
-def start_bridge(domain_id: int, interface: str, record: str, idle_timeout: float = 5.0) -> subprocess.Popen:
+def start_bridge(domain_id: int, interface: str, record: str, idle_timeout: float = 5.0, *, lockstep: bool = True,
+                 duration: float | None = None, peers: tuple[str, ...] = (), uint8_kind: str = "byte",
+                 remote: tuple[str, ...] = (), field_config: str | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "sonic_deploy.bridge", "--domain", str(domain_id), "--interface", interface,
-           "--lockstep", "--idle-timeout", str(idle_timeout), "--record", record, "--quiet"]
+           "--record", record, "--quiet", "--uint8-kind", uint8_kind]
+    cmd += ["--lockstep", "--idle-timeout", str(idle_timeout)] if lockstep else ["--duration", str(duration)]
+    if peers:
+        cmd += ["--peers", ",".join(peers)]
+    cmd += [f"--remote={r}" for r in remote]  # scripted remote presses, in the LowState_ the bridge publishes
+    if field_config:
+        cmd += ["--field-config", str(field_config)]
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "1")
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -195,9 +262,10 @@ def run_through_dds(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig
 
     tmp = tempfile.mkdtemp(prefix="sonic_sim2sim_")
     record = os.path.join(tmp, "bridge_trajectory.npz")
-    proc = start_bridge(cfg.domain_id, cfg.interface, record)
+    proc = start_bridge(cfg.domain_id, cfg.interface, record, remote=cfg.remote, field_config=cfg.field_config)
     try:
-        robot = G1DdsRobot(DdsConfig(domain_id=cfg.domain_id, interface=cfg.interface), spec, lockstep=True)
+        robot = G1DdsRobot(DdsConfig.for_network(cfg.interface, cfg.domain_id, cfg.peers, cfg.uint8_kind), spec,
+                           lockstep=True)
         clip, player, runner, ctrl, body_names = _build(policy_path, motion_path, spec, cfg)
         if not robot.wait_connected(cfg.bridge_timeout):
             raise RuntimeError(f"bridge on domain {cfg.domain_id} ({cfg.interface}) did not answer within "
@@ -250,16 +318,109 @@ def _report(policy, motion, mode, completed, cfg, ctrl, ev, periods_ms, step_ms,
     active = [t for t, m in ctrl.transitions if m == "active"]
     end = cfg.duration
     return Sim2SimReport(
-        policy=str(policy), motion=str(motion), mode=mode, completed=completed, fell=ev["fell"], fall_time=ev["fall_time"],
+        policy=str(policy), motion=str(motion) if motion else "embedded" if isinstance(ctrl.policy, EmbeddedMotion)
+        else "velocity command", mode=mode, completed=completed, fell=ev["fell"], fall_time=ev["fall_time"],
         duration_s=cfg.duration, active_s=(end - active[0]) if active and ctrl.mode == Mode.ACTIVE else 0.0,
         mpjpe_global_mm=ev["mpjpe_global_mm"], mpjpe_root_mm=ev["mpjpe_root_mm"], joint_error_rad=ev["joint_error_rad"],
         period_p50_ms=float(np.percentile(periods_ms, 50)), period_p99_ms=float(np.percentile(periods_ms, 99)),
         step_p50_ms=float(np.percentile(step_ms, 50)), step_p99_ms=float(np.percentile(step_ms, 99)), overruns=overruns,
-        realtime_factor=float(rtf), faults=[asdict(f) for f in ctrl.faults], transitions=list(ctrl.transitions), dds=dds)
+        realtime_factor=float(rtf), faults=[asdict(f) for f in ctrl.faults], transitions=list(ctrl.transitions), dds=dds,
+        policy_format=getattr(ctrl.policy, "format", ""), travel_m=ev.get("travel_m"), forward_m=ev.get("forward_m"),
+        turn_deg=ev.get("turn_deg"))
+
+
+def run_realtime(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig(), spec: RobotSpec = G1,
+                 progress=None):
+    """The controller on a 50 Hz wall-clock loop against the free-running bridge through DDS, as on the robot.
+
+    The bridge starts first with the G1 on its gantry; the controller sequences damping -> ramp -> hold -> active
+    on its own clock (seconds since its loop started), reading the latest state each cycle. Tracking is evaluated
+    from the bridge's ground truth at the ticks the controller saw; the video and plot get one frame per cycle."""
+    from sonic_deploy.control.loop import RateLoop
+    from sonic_deploy.dds.channel import DdsConfig
+    from sonic_deploy.robots.g1_dds import G1DdsRobot
+
+    tmp = tempfile.mkdtemp(prefix="sonic_sim2sim_rt_")
+    record = os.path.join(tmp, "bridge_trajectory.npz")
+    proc = start_bridge(cfg.domain_id, cfg.interface, record, lockstep=False,
+                        duration=cfg.duration + 2 * cfg.bridge_timeout, peers=cfg.peers, uint8_kind=cfg.uint8_kind,
+                        remote=cfg.remote, field_config=cfg.field_config)
+    trace = _Trace()
+    loop = RateLoop(1.0 / spec.control_dt)
+    n = int(round(cfg.duration / spec.control_dt))
+    try:
+        robot = G1DdsRobot(DdsConfig.for_network(cfg.interface, cfg.domain_id, cfg.peers, cfg.uint8_kind), spec)
+        clip, player, runner, ctrl, body_names = _build(policy_path, motion_path, spec, cfg)
+        if not robot.wait_connected(cfg.bridge_timeout):
+            raise RuntimeError(f"bridge on domain {cfg.domain_id} ({cfg.interface}) did not answer within "
+                               f"{cfg.bridge_timeout:.0f}s: {proc.poll()=}")
+        t_begin = time.monotonic()
+        robot.clock = lambda: time.monotonic() - t_begin  # the controller's clock: seconds since its loop started
+        ticks_seen: list[int] = []
+
+        def cycle(start: float) -> None:
+            now = start - t_begin
+            state = robot.read_state()
+            cmd = ctrl.step(state, now)
+            _record_step(trace, state.tick if state is not None else -1, ctrl, player, now, start)
+            robot.write_command(cmd)
+            ticks_seen.append(state.tick if state is not None else -1)
+            if progress:
+                progress(min(len(ticks_seen), n), n)
+
+        loop.run(cycle, cfg.duration)
+        last = robot.read_state()
+        if last is not None:  # leave the motors braking, as the node does on exit
+            robot.write_command(JointCommand.damping(last.q, ctrl.damping_kd))
+    finally:
+        proc.terminate()
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate(timeout=5)
+    if not os.path.exists(record):
+        raise RuntimeError(f"bridge exited ({proc.returncode}) without a trajectory: {err[-2000:]}")
+    rec = np.load(record)
+    ev = evaluate(MujocoRobot(spec).model, spec, rec["tick"], rec["qpos"], trace, body_names)
+    timing = loop.stats.summary(spec.control_dt)
+    dds = {"states_received": robot.stats.states_received, "states_bad_crc": robot.stats.states_bad_crc,
+           "commands_sent": robot.stats.commands_sent, "bridge_commands_received": int(rec["commands_received"]),
+           "bridge_commands_bad_crc": int(rec["commands_bad_crc"]),
+           "gantry_released_s": float(rec["gantry_released_s"]) if "gantry_released_s" in rec else None,
+           "loop_jitter_p99_ms": timing["jitter_p99_ms"], "loop_jitter_max_ms": timing["jitter_max_ms"],
+           "loop_missed": timing["missed"]}
+    by_tick = {int(t): i for i, t in enumerate(rec["tick"])}
+    idx = [by_tick[t] for t in ticks_seen if t in by_tick]
+    periods = np.asarray(loop.stats.periods or [spec.control_dt]) * 1e3
+    compute = np.asarray(loop.stats.compute or [0.0]) * 1e3
+    seen = [t for t in ticks_seen if t >= 0]
+    rtf = (seen[-1] - seen[0]) / 1000.0 / cfg.duration if len(seen) > 1 else 0.0  # bridge time per controller time
+    report = _report(policy_path, motion_path, "real-time (free-running bridge)", len(ticks_seen) >= n - 1, cfg,
+                     ctrl, ev, periods, compute, timing["overruns"], rtf, dds)
+    return report, (trace, rec["tick"][idx], rec["qpos"][idx], None)
+
+
+def resolve_config(policy_path, cfg: Sim2SimConfig, spec: RobotSpec = G1, *, damping: float | None = None
+                   ) -> Sim2SimConfig:
+    """``duration`` None: lead-in plus the whole embedded motion of a policy that carries one, else 10 s.
+    ``damping`` None: the policy's own start-up (``startup_damping_s``: holosoma starts from its stiff hold, with no
+    damping phase in which the unsupported G1 sags) or the config's."""
+    policy = load_policy(policy_path, spec)
+    if damping is None:
+        damping = getattr(policy, "startup_damping_s", cfg.damping_duration)
+    cfg = replace(cfg, damping_duration=damping)
+    if cfg.duration is not None:
+        return cfg
+    c = cfg.controller_config()
+    lead_in = c.damping_duration + c.ramp_duration + c.hold_duration
+    body = policy.motion_duration + spec.control_dt if isinstance(policy, EmbeddedMotion) else 10.0 - lead_in
+    return replace(cfg, duration=round(lead_in + body, 2))
 
 
 def run(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig(), spec: RobotSpec = G1, progress=None):
-    fn = run_through_dds if cfg.through_dds else run_inprocess
+    cfg = cfg if cfg.duration is not None else resolve_config(policy_path, cfg, spec, damping=cfg.damping_duration)
+    fn = run_realtime if cfg.realtime else run_through_dds if cfg.through_dds else run_inprocess
     return fn(policy_path, motion_path, cfg, spec, progress)
 
 
@@ -332,7 +493,8 @@ def run_each_clip(policy_path, clips, cfg: Sim2SimConfig = Sim2SimConfig(), spec
     from dataclasses import replace
 
     out = {}
-    lead_in = cfg.damping_duration + cfg.ramp_duration + cfg.hold_duration
+    c = cfg.controller_config()
+    lead_in = c.damping_duration + c.ramp_duration + c.hold_duration
     for clip_path in clips:
         with np.load(clip_path) as z:
             duration = (len(z["joint_pos"]) - 1) / float(z["fps"])

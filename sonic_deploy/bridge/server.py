@@ -3,11 +3,12 @@
 * publishes ``LowState_`` (pelvis IMU sensors, joint q/dq/tau, tick in ms, CRC) at ``state_rate`` Hz;
 * applies the latest ``LowCmd_`` per motor (tau = tau_ff + kp (q* - q) + kd (dq* - dq), effort-limited,
   via the actuators' gains; motors with mode 0 are limp) and rejects commands with a bad CRC (counted);
-* free-running: physics follows the wall clock at ``physics_dt``;
+* free-running: physics follows the wall clock at ``physics_dt``; the G1 hangs on a virtual gantry
+  (:mod:`sonic_deploy.bridge.gantry`) until the controller holds it up itself (``auto``), a timer, or ``release``;
 * lock-step: physics advances one control period per received command, then one state is published,
-  so a run through DDS reproduces an in-process run step for step;
+  so a run through DDS reproduces an in-process run step for step (no gantry: deterministic, as in-process);
 * motor heating: a first-order thermal model per joint from the actuator torque
-  (:class:`~sonic_deploy.field.thermal.ThermalModel`), published in ``motor_state[i].temperature``;
+  (:class:`~sonic_deploy.control.thermal.ThermalModel`), published in ``motor_state[i].temperature``;
 * injection hooks for tests and drills: :meth:`MujocoBridge.inject_remote` (the ``wireless_remote`` bytes the
   next states carry) and :meth:`MujocoBridge.inject_motor_fault` (``motorstate`` bits of one motor).
 """
@@ -19,9 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sonic_deploy.dds.channel import DdsConfig, lowcmd_reader, lowstate_writer, participant
+from sonic_deploy.bridge.gantry import Gantry, GantryConfig
+from sonic_deploy.dds.channel import DdsConfig, participant
 from sonic_deploy.dds.codec import NUM_MOTORS, LowStateData, decode_lowcmd, encode_lowstate
-from sonic_deploy.field.thermal import ThermalModel, ThermalModelConfig
+from sonic_deploy.dds.endpoints import LowLevelLink
+from sonic_deploy.control.remote import RemoteScript
+from sonic_deploy.control.thermal import ThermalModel, ThermalModelConfig
 from sonic_deploy.robots.base import JointCommand
 from sonic_deploy.robots.g1 import G1, RobotSpec
 from sonic_deploy.robots.mujoco_robot import MujocoRobot
@@ -36,6 +40,8 @@ class BridgeConfig:
     idle_timeout: float | None = None  # lock-step: stop after this long without a command
     record: str | None = None  # write the ground-truth trajectory (tick, qpos) here (.npz) on exit
     thermal: ThermalModelConfig | None = field(default_factory=ThermalModelConfig)  # None: constant temperature
+    gantry: GantryConfig = field(default_factory=GantryConfig)  # free-running only; lock-step never hangs the robot
+    remote: RemoteScript = field(default_factory=RemoteScript)  # scripted remote presses (bridge tick time)
 
 
 @dataclass
@@ -52,8 +58,11 @@ class MujocoBridge:
         self.spec = spec
         self.robot = robot or MujocoRobot(spec, float32_io=False)
         dp = participant(cfg.dds)
-        self._reader = lowcmd_reader(dp, reliable=cfg.lockstep, depth=64 if cfg.lockstep else 1)
-        self._writer = lowstate_writer(dp, reliable=True, depth=64 if cfg.lockstep else 1)
+        # the robot's role: any controller whose types describe the one-byte members the other way gets its own
+        # reader/writer pair (sonic_deploy.dds.endpoints)
+        self.link = LowLevelLink(dp, "robot", uint8_kind=cfg.dds.uint8_kind, adapt=cfg.dds.adapt_uint8,
+                                 reliable_in=cfg.lockstep, depth_in=64 if cfg.lockstep else 1, reliable_out=True,
+                                 depth_out=64 if cfg.lockstep else 1)
         self.stats = BridgeStats()
         self._stop = False
         self._rec_tick: list[int] = []
@@ -61,6 +70,10 @@ class MujocoBridge:
         self.thermal = ThermalModel(cfg.thermal, spec.num_joints) if cfg.thermal is not None else None
         self.remote = bytes(40)
         self.motor_error = np.zeros(NUM_MOTORS, np.uint32)
+        gcfg = GantryConfig(**{**cfg.gantry.__dict__, "release": "off"}) if cfg.lockstep else cfg.gantry
+        self.gantry = Gantry(gcfg, spec, self.robot.model, self.robot.data)
+        self._t0 = time.monotonic()
+        self._release_tick = -1
 
     # --- injection hooks ------------------------------------------------------------------------------
     def inject_remote(self, data: bytes) -> None:
@@ -71,8 +84,22 @@ class MujocoBridge:
         """Set ``motor_state[motor].motorstate`` (0 clears it)."""
         self.motor_error[motor] = bits
 
+    def elapsed(self) -> float:
+        """Wall-clock seconds since the bridge started running."""
+        return time.monotonic() - self._t0
+
+    def release_gantry(self, reason: str = "command") -> None:
+        if self.gantry.engaged:
+            self.gantry.release(self.elapsed(), reason)
+            self._release_tick = self.robot.tick_ms
+
     def _advance(self, steps: int) -> None:
-        self.robot.advance(steps=steps)
+        if self.gantry.engaged:
+            for _ in range(steps):
+                self.gantry.apply()
+                self.robot.advance(steps=1)
+        else:
+            self.robot.advance(steps=steps)
         self.stats.physics_steps += steps
         if self.thermal is not None:
             n = self.spec.num_joints
@@ -93,11 +120,11 @@ class MujocoBridge:
         msg.temperature[:n] = np.round(temp).astype(np.int16)[:, None]
         msg.mode[:n] = 1
         msg.motorstate[:] = self.motor_error
-        msg.wireless_remote = self.remote
+        msg.wireless_remote = self.cfg.remote.bytes_at(self.robot.tick_ms / 1000.0) if self.cfg.remote.events else self.remote
         return msg
 
     def publish_state(self) -> None:
-        self._writer.write(encode_lowstate(self.state_message()))
+        self.link.write(encode_lowstate(self.state_message()))
         self.stats.states_sent += 1
         if self.cfg.record and (not self._rec_tick or self._rec_tick[-1] != self.robot.tick_ms):
             self._rec_tick.append(self.robot.tick_ms)
@@ -107,13 +134,15 @@ class MujocoBridge:
         if self.cfg.record:
             np.savez(self.cfg.record, tick=np.asarray(self._rec_tick, np.int64),
                      qpos=np.asarray(self._rec_qpos), commands_bad_crc=self.stats.commands_bad_crc,
-                     commands_received=self.stats.commands_received)
+                     commands_received=self.stats.commands_received,
+                     gantry_released_s=np.nan if self.gantry.released_at is None else self.gantry.released_at,
+                     gantry_release_tick=self._release_tick)
 
     def _apply_pending(self) -> int:
         """Apply every valid command waiting (lock-step: advance after each); returns how many were valid."""
         applied = 0
         n = self.spec.num_joints
-        for data in self._reader.take():
+        for data in self.link.take():
             try:
                 cmd = decode_lowcmd(data)
             except ValueError:
@@ -127,6 +156,10 @@ class MujocoBridge:
                               tau=cmd.tau[:n].astype(np.float64), kp=cmd.kp[:n].astype(np.float64),
                               kd=cmd.kd[:n].astype(np.float64), enable=True)
             self.robot.apply(jc, enabled=cmd.mode[:n] == 1)
+            if self.gantry.engaged:
+                self.gantry.observe(self.elapsed(), cmd.mode[:n] == 1, jc.q, jc.kp)
+                if not self.gantry.engaged:
+                    self._release_tick = self.robot.tick_ms
             applied += 1
             if self.cfg.lockstep:
                 self._advance(self.spec.decimation)
@@ -134,7 +167,7 @@ class MujocoBridge:
         return applied
 
     def run(self) -> BridgeStats:
-        t0 = time.monotonic()
+        t0 = self._t0 = time.monotonic()
         period = 1.0 / self.cfg.state_rate
         dt = self.robot.model.opt.timestep
         last_cmd = t0
@@ -151,16 +184,22 @@ class MujocoBridge:
                     next_pub = now + 0.05
                 if self.cfg.idle_timeout is not None and time.monotonic() - last_cmd > self.cfg.idle_timeout:
                     break
-                self._reader.wait(0.01)
+                self.link.wait(0.01)
                 continue
             self._apply_pending()
+            if self.gantry.engaged:
+                self.gantry.tick(now - t0)
+                if not self.gantry.engaged:
+                    self._release_tick = self.robot.tick_ms
             target_steps = int((now - t0) / dt)
             while self.stats.physics_steps < target_steps:
                 self._advance(1)
             if now >= next_pub:
                 self.publish_state()
+                # a fixed schedule: a late cycle is made up by the next one (the rate holds on a loaded machine);
+                # only a stall of more than 0.1 s re-anchors it
                 next_pub += period
-                if next_pub < now:
+                if next_pub < now - 0.1:
                     next_pub = now + period
             sleep = min(next_pub, t0 + (self.stats.physics_steps + 1) * dt) - time.monotonic()
             if sleep > 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -18,13 +19,35 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sim2sim", help="run the controller against MuJoCo (in-process or through DDS) and report",
                        description="Run damping -> ramp -> active headless and report fall, tracking error, loop "
                        "timing, real-time factor and faults. Exit code 0 only without a safety fault.")
-    s.add_argument("--policy", required=True, help="sonic.policy/1 ONNX artifact")
-    s.add_argument("--motion", required=True, help="motion clip (.npz, canonical format)")
+    s.add_argument("--policy", required=True, help="policy: sonic.policy/1, BeyondMimic/mjlab or holosoma ONNX, or a "
+                   "gear_sonic checkpoint (folder or <name> of <name>_encoder/_decoder.onnx); see `inspect`")
+    s.add_argument("--motion", help="motion clip (.npz, canonical format); not for a policy that embeds its motion "
+                   "(BeyondMimic, holosoma tracking) or walks on velocity commands (holosoma locomotion)")
+    s.add_argument("--cmd-vel", action="append", default=[], metavar="T:VX,VY,YAW",
+                   help="velocity command from T seconds after the policy starts (m/s, m/s, rad/s), repeatable; "
+                   "for locomotion policies (default: stand)")
+    s.add_argument("--keyboard", action="store_true", help="locomotion: velocity from the keyboard (w/s vx, a/d vy, "
+                   "e/q yaw rate, steps of 0.1; space zero), read from stdin")
     s.add_argument("--through-dds", action="store_true", help="start the bridge (lock-step) on loopback and drive it "
                    "through the real G1 DDS robot class")
-    s.add_argument("--duration", type=float, default=10.0, help="simulated seconds (default 10)")
-    s.add_argument("--domain", type=int, default=42, help="DDS domain id for --through-dds (default 42)")
-    s.add_argument("--ramp", type=float, default=1.0, help="ramp-to-default duration (s)")
+    s.add_argument("--realtime", action="store_true", help="as on the robot: start the bridge free-running (the G1 on "
+                   "its virtual gantry until the controller holds it) and run the controller on its own 50 Hz wall-clock "
+                   "loop through DDS; --duration is then wall-clock seconds")
+    s.add_argument("--duration", type=float, default=None, help="simulated seconds (default: lead-in plus the whole "
+                   "embedded motion of a policy that carries one, else 10)")
+    s.add_argument("--domain", type=int, default=42, help="DDS domain id for --through-dds/--realtime (default 42)")
+    _network_args(s, domain=False)
+    s.add_argument("--damping", type=float, default=None, help="damping phase before the ramp (s; default: the "
+                   "policy's start-up, 0 for holosoma, whose deploy starts from a stiff hold, else the field "
+                   "configuration's)")
+    s.add_argument("--ramp", type=float, default=None, help="ramp-to-default duration (s; default: the field "
+                   "configuration's)")
+    s.add_argument("--field-config", metavar="PATH", help="field configuration (safety, thermal, remote, keyboard, "
+                   "teleop) on top of the packaged sonic_deploy/config/g1_field.yaml; the bridge gets it too")
+    s.add_argument("--remote", action="append", default=[], metavar="T:BUTTON+BUTTON", help="scripted wireless-remote "
+                   "press from T seconds (e.g. 4:L2+B e-stop, 5:L2+X clear, 6: release), repeatable; through DDS the "
+                   "bridge puts it in LowState_.wireless_remote. With stdin a terminal (and no --keyboard), keys act "
+                   "too: space/e e-stop, d damping, x stop, s start, c clear")
     s.add_argument("--blend", type=float, default=1.0, help="motion blend-in time (s)")
     s.add_argument("--speed", type=float, default=1.0, help="motion playback speed")
     s.add_argument("--report", help="write the report as JSON here")
@@ -35,14 +58,21 @@ def _parser() -> argparse.ArgumentParser:
                        description="Publish LowState_ at --rate Hz and apply LowCmd_ PD per motor; --lockstep advances "
                        "physics one control period per command (deterministic tests).")
     b.add_argument("--domain", type=int, default=0, help="DDS domain id (default 0)")
-    b.add_argument("--interface", default="lo", help="network interface name or address (default lo)")
+    _network_args(b, domain=False)
     b.add_argument("--lockstep", action="store_true", help="advance physics only when a command arrives")
     b.add_argument("--rate", type=float, default=500.0, help="LowState_ publish rate in free-running mode (Hz)")
     b.add_argument("--duration", type=float, default=None, help="stop after this many wall-clock seconds")
     b.add_argument("--idle-timeout", type=float, default=None, help="lock-step: stop after this long without commands")
     b.add_argument("--record", help="write the ground-truth trajectory (tick, qpos) as .npz on exit")
-    b.add_argument("--uint8-kind", choices=("byte", "uint8"), default="byte", help="type description of the one-byte "
-                   "fields: byte (Cyclone 0.10 and the robot) or uint8 (11.x peers whose IDL says uint8)")
+    b.add_argument("--gantry", choices=("auto", "timer", "manual", "off"), default="auto", help="free-running: how the "
+                   "virtual gantry lets the G1 go: auto (default: once the controller holds the standing pose with stiff "
+                   "legs), timer (--gantry-release-after), manual (type 'release' on stdin), off (no gantry); stdin "
+                   "'release' / 'hold' work in every mode")
+    b.add_argument("--gantry-release-after", type=float, default=5.0, help="--gantry timer: seconds (default 5)")
+    b.add_argument("--field-config", metavar="PATH", help="field configuration on top of the packaged "
+                   "sonic_deploy/config/g1_field.yaml (the bridge reads its motor heating model, thermal_model:)")
+    b.add_argument("--remote", action="append", default=[], metavar="T:BUTTON+BUTTON", help="scripted wireless-remote "
+                   "press from T seconds of bridge time, in LowState_.wireless_remote, repeatable")
     b.add_argument("--quiet", action="store_true")
 
     q = sub.add_parser("quantize", help="INT8 dynamic quantization of a policy artifact, with an FP32 parity check",
@@ -58,6 +88,33 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _network_args(p: argparse.ArgumentParser, domain: bool = True) -> None:
+    """Interface, peers and one-byte type description, as DdsConfig.for_network takes them."""
+    if domain:
+        p.add_argument("--domain", type=int, default=0, help="DDS domain id (default 0)")
+    p.add_argument("--interface", default="lo", help="network interface name or address: multicast discovery there "
+                   "(the robot's NIC, e.g. enp3s0); lo uses unicast to 127.0.0.1 (default lo)")
+    p.add_argument("--peers", default="", help="comma-separated addresses for unicast discovery in addition to "
+                   "multicast (default none)")
+    p.add_argument("--uint8-kind", choices=("byte", "uint8"), default="byte", help="type description of the one-byte "
+                   "fields: byte (default: the robot's octet, Cyclone 0.10) or uint8 (TK_UINT8, Cyclone 11 peers whose "
+                   "IDL says uint8); a peer of the other kind gets its own endpoints unless --no-type-adapt")
+    p.add_argument("--no-type-adapt", action="store_true", help="never add endpoints for a peer whose one-byte fields "
+                   "are described the other way (it is then only reported)")
+
+
+def _dds_config(args):
+    from sonic_deploy.dds.channel import DdsConfig
+
+    peers = tuple(p.strip() for p in args.peers.split(",") if p.strip())
+    cfg = DdsConfig.for_network(args.interface, args.domain, peers, args.uint8_kind)
+    if args.no_type_adapt:
+        from dataclasses import replace
+
+        cfg = replace(cfg, adapt_uint8=False)
+    return cfg
+
+
 def _cmd_sim2sim(args) -> int:
     if args.video:
         from sonic_deploy.render import ensure_gl_backend
@@ -67,15 +124,29 @@ def _cmd_sim2sim(args) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
+    from dataclasses import replace
+
+    from sonic_deploy.control.operator import KeyboardReader, OperatorQueue
+    from sonic_deploy.control.remote import RemoteScript
     from sonic_deploy.policy.contract import ContractError
-    from sonic_deploy.sim2sim import Sim2SimConfig, run, write_plot, write_video
+    from sonic_deploy.sim2sim import Sim2SimConfig, resolve_config, run, write_plot, write_video
 
     console = Console()
+    dds = _dds_config(args)
     cfg = Sim2SimConfig(duration=args.duration, through_dds=args.through_dds, domain_id=args.domain,
-                        ramp_duration=args.ramp, blend_time=args.blend, speed=args.speed)
+                        ramp_duration=args.ramp, blend_time=args.blend, speed=args.speed, realtime=args.realtime,
+                        interface=dds.interface, peers=tuple(p for p in dds.peers if p != "127.0.0.1"),
+                        uint8_kind=dds.uint8_kind, field_config=args.field_config, remote=tuple(args.remote))
+    keyboard = None
     try:
+        RemoteScript.parse(cfg.remote)
+        cfg = _velocity_input(args, resolve_config(args.policy, cfg, damping=args.damping))
+        if sys.stdin.isatty() and not args.keyboard:  # operator keys; --keyboard gives stdin to the velocity input
+            cfg = replace(cfg, operator=OperatorQueue())
+            keyboard = KeyboardReader(cfg.operator.put, cfg.controller_config().keyboard).start(sys.stdin)
+            console.print("keys: space/e e-stop, d damping, x stop, s start, c clear")
         with Progress(console=console, transient=True) as prog:
-            task = prog.add_task("sim2sim", total=int(round(args.duration / 0.02)))
+            task = prog.add_task("sim2sim", total=int(round(cfg.duration / 0.02)))
             report, (trace, ticks, qpos, model) = run(args.policy, args.motion, cfg,
                                                       progress=lambda k, n: prog.update(task, completed=k))
     except ContractError as exc:
@@ -84,7 +155,10 @@ def _cmd_sim2sim(args) -> int:
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
         console.print(f"[red]sim2sim failed:[/red] {exc}")
         return 2
-    t = Table(title=f"sim2sim {report.mode}: {os.path.basename(args.motion)}")
+    finally:
+        if keyboard is not None:
+            keyboard.stop()
+    t = Table(title=f"sim2sim {report.mode}: {report.policy_format}, {os.path.basename(args.motion or report.motion)}")
     t.add_column("metric")
     t.add_column("value", justify="right")
     fmt = lambda v, f="{:.2f}": "-" if v is None else f.format(v)  # noqa: E731
@@ -96,6 +170,9 @@ def _cmd_sim2sim(args) -> int:
             ("step p50 / p99 (ms)", f"{report.step_p50_ms:.3f} / {report.step_p99_ms:.3f}"),
             ("overruns", str(report.overruns)), ("real-time factor", f"{report.realtime_factor:.1f}x"),
             ("faults", "; ".join(f"{f['cause']} {f['joint'] or ''} @ {f['time']:.2f}s" for f in report.faults) or "none")]
+    if report.travel_m is not None and report.joint_error_rad is None:  # velocity-commanded: where it walked
+        rows += [("forward / travel (m)", f"{report.forward_m:.2f} / {report.travel_m:.2f}"),
+                 ("turn (deg)", f"{report.turn_deg:.1f}")]
     for k, v in report.dds.items():
         rows.append((f"dds {k}", str(v)))
     for r in rows:
@@ -120,24 +197,56 @@ def _cmd_sim2sim(args) -> int:
 def _cmd_bridge(args) -> int:
     import signal
 
+    from sonic_deploy.bridge.gantry import GantryConfig
     from sonic_deploy.bridge.server import BridgeConfig, MujocoBridge
-    from sonic_deploy.dds.channel import DdsConfig
 
-    peers = ("127.0.0.1",) if args.interface in ("lo", "127.0.0.1") else ()
-    cfg = BridgeConfig(dds=DdsConfig(domain_id=args.domain, interface=args.interface, peers=peers,
-                                     multicast=not peers, uint8_kind=args.uint8_kind), lockstep=args.lockstep, state_rate=args.rate,
-                       duration=args.duration, idle_timeout=args.idle_timeout, record=args.record)
+    from sonic_deploy.config.loader import load_field_config
+    from sonic_deploy.control.remote import RemoteScript
+
+    dds = _dds_config(args)
+    try:
+        field_cfg = load_field_config("sim", args.field_config)
+        remote = RemoteScript.parse(args.remote)
+    except ValueError as exc:
+        print(f"bridge: {exc}", file=sys.stderr)
+        return 2
+    cfg = BridgeConfig(dds=dds, lockstep=args.lockstep, state_rate=args.rate, duration=args.duration,
+                       idle_timeout=args.idle_timeout, record=args.record,
+                       gantry=GantryConfig(release=args.gantry, release_after_s=args.gantry_release_after),
+                       thermal=field_cfg.thermal_model, remote=remote)
     bridge = MujocoBridge(cfg)
     signal.signal(signal.SIGTERM, lambda *_: bridge.stop())
     signal.signal(signal.SIGINT, lambda *_: bridge.stop())
+    if not args.lockstep and cfg.gantry.release != "off":
+        threading.Thread(target=_gantry_stdin, args=(bridge, args.quiet), daemon=True).start()
     if not args.quiet:
-        print(f"bridge: domain {args.domain} on {args.interface}, {'lock-step' if args.lockstep else f'{args.rate:.0f} Hz'}",
-              flush=True)
+        disc = "unicast 127.0.0.1" if not dds.multicast else "multicast" + (f" + peers {','.join(dds.peers)}" if dds.peers else "")
+        mode = "lock-step" if args.lockstep else f"{args.rate:.0f} Hz, gantry {cfg.gantry.release}"
+        print(f"bridge: domain {dds.domain_id} on {dds.interface} ({disc}), {mode}, one-byte fields {dds.uint8_kind}"
+              f"{'' if dds.adapt_uint8 else ' (no type adaptation)'}", flush=True)
     stats = bridge.run()
     if not args.quiet:
+        g = bridge.gantry
+        if g.released_at is not None:
+            print(f"bridge: gantry released at {g.released_at:.2f}s ({g.reason})", flush=True)
         print(f"bridge: states sent {stats.states_sent}, commands {stats.commands_received}, "
               f"bad CRC {stats.commands_bad_crc}, physics steps {stats.physics_steps}", flush=True)
     return 0
+
+
+def _gantry_stdin(bridge, quiet: bool) -> None:
+    """``release`` / ``hold`` lines on stdin move the virtual gantry (EOF, as in CI without stdin, ends this)."""
+    for line in sys.stdin:
+        word = line.strip().lower()
+        if word in ("release", "r"):
+            bridge.release_gantry("stdin")
+        elif word in ("hold", "h"):
+            bridge.gantry.hold()
+        elif word:
+            print("bridge: stdin commands are 'release' and 'hold'", flush=True)
+            continue
+        if not quiet:
+            print(f"bridge: gantry {'holding' if bridge.gantry.engaged else 'released'}", flush=True)
 
 
 def _cmd_inspect(args) -> int:
@@ -145,23 +254,56 @@ def _cmd_inspect(args) -> int:
     from rich.table import Table
 
     from sonic_deploy.policy.contract import ContractError
-    from sonic_deploy.policy.runner import PolicyRunner
+    from sonic_deploy.policy.base import describe
+    from sonic_deploy.policy.formats import load_policy
 
     console = Console()
     try:
-        r = PolicyRunner(args.policy)
+        pol = load_policy(args.policy)
     except ContractError as exc:
-        console.print(f"[red]refused:[/red] {exc}")
+        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True, markup=True, highlight=False)
         return 2
-    c = r.contract
-    t = Table(title=f"{args.policy}: {c.format}, encoder {c.encoder}, {c.num_tokens} tokens")
-    for col in ("group", "term", "dim", "history", "size"):
-        t.add_column(col)
-    for group in ("obs_proprio", "obs_encoder"):
-        for term in getattr(c, group):
-            t.add_row(group, term.name, str(term.dim), str(term.history), str(term.size))
+    console.print(f"format: {pol.format} ({pol.path})", soft_wrap=True, highlight=False)
+    c = getattr(pol, "contract", None)
+    if c is not None:  # sonic.policy/1: the observation layout
+        t = Table(title=f"{args.policy}: {c.format}, encoder {c.encoder}, {c.num_tokens} tokens")
+        for col in ("group", "term", "dim", "history", "size"):
+            t.add_column(col)
+        for group in ("obs_proprio", "obs_encoder"):
+            for term in getattr(c, group):
+                t.add_row(group, term.name, str(term.dim), str(term.history), str(term.size))
+        console.print(t)
+        return 0
+    t = Table(title=f"{args.policy}: {pol.format}, contract as this runtime runs it")
+    t.add_column("field")
+    t.add_column("value")
+    for k, v in describe(pol).items():
+        t.add_row(k, str(v))
     console.print(t)
     return 0
+
+
+def _velocity_input(args, cfg):
+    """--keyboard: a stdin reader thread feeding a KeyboardVelocity (a terminal is put in cbreak mode)."""
+    from dataclasses import replace
+
+    from sonic_deploy.inputs.velocity import KeyboardVelocity, VelocitySchedule
+
+    cfg = replace(cfg, cmd_vel=tuple((t, *v) for t, v in VelocitySchedule.parse(args.cmd_vel).steps))
+    if not args.keyboard:
+        return cfg
+    kb = KeyboardVelocity()
+    stop = threading.Event()
+    if sys.stdin.isatty():
+        import atexit  # terminal handling: POSIX only, and only with --keyboard
+        import termios
+        import tty
+
+        old = termios.tcgetattr(sys.stdin)
+        tty.setcbreak(sys.stdin)
+        atexit.register(termios.tcsetattr, sys.stdin, termios.TCSADRAIN, old)
+    threading.Thread(target=kb.read_stream, args=(sys.stdin, stop), daemon=True).start()
+    return replace(cfg, velocity_source=kb)
 
 
 def _cmd_quantize(args) -> int:

@@ -1,7 +1,8 @@
 """The controller: one plain ``step(state, now) -> JointCommand`` per control period.
 
-State machine: PASSIVE (motors off) -> DAMPING (kp 0, kd > 0) -> RAMP (to the default pose under hold
-gains over ``ramp_duration``) -> ACTIVE (policy) ; any fault or e-stop -> ESTOP (damping, latched until
+State machine: PASSIVE (motors off) -> DAMPING (kp 0, kd > 0) -> RAMP (to the default pose over
+``ramp_duration``; the gains blend from damping to the robot's hold gains over its first ``gain_ramp`` seconds,
+the target from the measured pose to the default pose over all of it, so nothing steps) -> ACTIVE (policy) ; any fault or e-stop -> ESTOP (damping, latched until
 :meth:`Controller.clear_faults`). Every fault is recorded as a :class:`Fault` and the command returned in
 the same step is already damping; no exception leaves ``step``. ``auto`` sequences damping -> ramp ->
 active by time (sim-to-sim); on hardware the operator calls :meth:`request`.
@@ -18,9 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sonic_deploy.control.safety import Fault, SafetyConfig, check_state, clip_command, soft_limits
+from sonic_deploy.control.operator import DEFAULT_KEYS, OperatorQueue, check_keys
+from sonic_deploy.control.remote import RemoteBindings, RemoteWatcher
+from sonic_deploy.control.safety import Fault, LimitWatch, SafetyConfig, check_state, clip_command, soft_limits
+from sonic_deploy.control.thermal import ThermalConfig, ThermalMonitor
 from sonic_deploy.robots.base import JointCommand, RobotState
 from sonic_deploy.robots.g1 import G1, RobotSpec
+from sonic_deploy.teleop.input import TeleopConfig
 
 log = logging.getLogger("sonic_deploy.control")
 
@@ -35,23 +40,57 @@ class Mode(enum.Enum):
 
 @dataclass
 class ControllerConfig:
-    ramp_duration: float = 2.0
-    auto: bool = False  # sequence damping -> ramp -> active by time
-    damping_duration: float = 0.5  # auto: time in damping before the ramp
+    """Everything the controller and its live inputs run with: the one home of every safety and teleop default.
+
+    sonic_deploy/config/g1_field.yaml and the ROS 2 parameter file mirror these values (a test compares them);
+    :func:`sonic_deploy.config.load_controller_config` builds one from that file for robot ``sim`` or ``real``."""
+
+    ramp_duration: float = 2.0  # s from the measured pose to the default pose
+    # s (from the start of the ramp) over which kp/kd blend from damping to the hold gains. A G1 on its feet must
+    # be caught quickly: measured (benchmarks/hold_gains.py, hold factor 8) 0.2-0.5 s holds, 1 s falls.
+    gain_ramp: float = 0.4
+    auto: bool = False  # sequence damping -> ramp -> active by time (sim-to-sim; never on the real robot)
+    # auto: time in damping before the ramp. One control period: with nothing holding it (no gantry in-process), a
+    # G1 on its feet in damping collapses; measured, 0.1 s of damping before the ramp falls, 0.02 s stands.
+    damping_duration: float = 0.02
     hold_duration: float = 0.5  # auto: time holding the default pose after the ramp, before active
     safety: SafetyConfig = field(default_factory=SafetyConfig)
-    # field readiness (sonic_deploy.field): per-joint thermal thresholds and derate (None: only the SafetyConfig
-    # backstop), wireless-remote bindings checked inside the step (None: only SafetyConfig.remote_estop)
-    thermal: object | None = None  # sonic_deploy.field.thermal.ThermalConfig
-    remote: object | None = None  # sonic_deploy.field.remote.RemoteBindings
+    # per-joint thermal thresholds and derate; None: no temperature protection (refused for the real robot)
+    thermal: ThermalConfig | None = field(default_factory=ThermalConfig)
+    remote: RemoteBindings = field(default_factory=RemoteBindings)  # wireless-remote bindings, checked every step
+    keyboard: dict = field(default_factory=lambda: dict(DEFAULT_KEYS))  # sim-to-sim keys -> the same actions
+    teleop: TeleopConfig = field(default_factory=TeleopConfig)  # dropout times of the live inputs (VR, tokens)
+
+    def validate(self) -> "ControllerConfig":
+        for name in ("ramp_duration", "gain_ramp", "damping_duration", "hold_duration"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not v >= 0:
+                raise ValueError(f"controller.{name}: expected a number >= 0, got {v!r}")
+        self.safety.validate()
+        self.teleop.validate()
+        check_keys(self.keyboard)
+        return self
+
+    def check_live_inputs(self) -> "ControllerConfig":
+        """For a controller fed by a live input (VR teleop, tokens) with ``self.teleop``'s dropout times: the ease to
+        the safe pose must finish before the input watchdog damps."""
+        total = self.teleop.hold_time + self.teleop.ease_time
+        if total > self.safety.input_timeout + 1e-9:
+            raise ValueError(f"teleop.ease_time: expected teleop.hold_time + teleop.ease_time ({total:g}) <= "
+                             f"safety.input_timeout ({self.safety.input_timeout:g}) so the ease to the safe pose "
+                             "finishes before the input watchdog damps")
+        return self
 
 
 class Controller:
-    def __init__(self, spec: RobotSpec = G1, policy=None, reference=None, cfg: ControllerConfig | None = None):
+    def __init__(self, spec: RobotSpec = G1, policy=None, reference=None, cfg: ControllerConfig | None = None,
+                 operator_queue: OperatorQueue | None = None):
+        """``operator_queue``: where other threads' operator actions arrive (a keyboard reader, services); the
+        controller drains it at the start of each step (default: its own, fed by :meth:`operator`)."""
         self.spec = spec
         self.policy = policy
         self.reference = reference
-        self.cfg = cfg or ControllerConfig()
+        self.cfg = (cfg or ControllerConfig()).validate()
         s = self.cfg.safety
         self.damping_kd = np.asarray(s.damping_kd if s.damping_kd is not None else 2.0 * spec.kd, np.float64)
         self.lo, self.hi = soft_limits(spec, s.soft_limit_factor or spec.soft_limit_factor)
@@ -66,12 +105,10 @@ class Controller:
         self.last_action: np.ndarray | None = None
         self.last_frames = None  # the reference frames used by the last active step
         self.steps = 0
-        from sonic_deploy.field.remote import OperatorQueue, RemoteWatcher
-        from sonic_deploy.field.thermal import ThermalMonitor
-
+        self.limits = LimitWatch(spec, s)
         self.thermal = ThermalMonitor(self.cfg.thermal, spec.joint_names) if self.cfg.thermal is not None else None
-        self.remote = RemoteWatcher(self.cfg.remote) if self.cfg.remote is not None else None
-        self.operator_queue = OperatorQueue()
+        self.remote = RemoteWatcher(self.cfg.remote)
+        self.operator_queue = operator_queue if operator_queue is not None else OperatorQueue()
         self.operator_log: list[tuple[float, str, str]] = []  # (time, action, source)
 
     # --- operator interface --------------------------------------------------------------------------
@@ -91,7 +128,7 @@ class Controller:
 
     def _operator_actions(self, state: RobotState | None, now: float) -> None:
         actions = self.operator_queue.drain()
-        if self.remote is not None and state is not None:
+        if state is not None:
             actions += [(a, "remote") for a in self.remote.update(state.wireless_remote)]
         for action, source in actions:
             if action != "estop" or not self.operator_log or self.operator_log[-1][1:] != (action, source):
@@ -117,8 +154,7 @@ class Controller:
         st = {"mode": self.mode.value, "fault": str(self.fault) if self.fault else None, "steps": self.steps}
         if self.thermal is not None:
             st["thermal"] = self.thermal.status()
-        if self.remote is not None:
-            st["remote_buttons"] = list(self.remote.last.buttons)
+        st["remote_buttons"] = list(self.remote.last.buttons)
         return st
 
     def summary(self) -> dict:
@@ -161,13 +197,9 @@ class Controller:
                                     f"state older than {s.state_timeout:.3f}s"), now)
         if np.isfinite(state.q).all():
             self._last_q = state.q.copy()  # damping holds q* = the measured position
-        fault = check_state(state, self.spec, s, now)
+        fault = check_state(state, self.spec, s, self.limits, now)
         if fault is not None:
             return self._fail(fault, now)
-        if not s.warnings and (state.temperature >= s.temperature_warn).any():  # warn once, no fault
-            i = int(np.argmax(state.temperature))
-            s.warnings.append(Fault("motor_temperature_warning", self.spec.joint_names[i],
-                                    float(state.temperature[i]), now))
         self._transitions(state, now)
         if self.mode == Mode.PASSIVE:
             return JointCommand.passive(self.spec.num_joints)
@@ -188,7 +220,7 @@ class Controller:
         effort = self.spec.effort_limit * scale
         with np.errstate(divide="ignore"):
             reach = np.where(kp > 0, effort / np.maximum(kp, 1e-9), np.inf)
-        q = np.clip(cmd.q, state.q - reach, state.q + reach)
+        q = np.clip(np.clip(cmd.q, state.q - reach, state.q + reach), self.lo, self.hi)  # limits last
         return JointCommand(q=q, dq=cmd.dq, tau=np.clip(cmd.tau, -effort, effort), kp=kp, kd=cmd.kd, enable=cmd.enable)
 
     def _transitions(self, state: RobotState, now: float) -> None:
@@ -227,13 +259,16 @@ class Controller:
         return JointCommand.damping(q, self.damping_kd)
 
     def _ramp(self, state: RobotState, now: float) -> JointCommand:
+        """Target: measured pose at entry -> default pose; gains: damping (kp 0) -> hold gains. Both smoothstep,
+        so the command is continuous with the damping before it."""
         start = self._ramp_start_q if self._ramp_start_q is not None else state.q
-        a = np.clip((now - self.mode_since) / max(self.cfg.ramp_duration, 1e-6), 0.0, 1.0)
-        a = a * a * (3.0 - 2.0 * a)
+        t = now - self.mode_since
+        a = _smoothstep(t / max(self.cfg.ramp_duration, 1e-6))
+        g = _smoothstep(t / max(self.cfg.gain_ramp, 1e-6))
         target = (1.0 - a) * start + a * self.spec.default_joint_pos
         n = self.spec.num_joints
-        cmd = JointCommand(q=target, dq=np.zeros(n), tau=np.zeros(n), kp=self.spec.hold_kp.copy(),
-                           kd=self.spec.hold_kd.copy())
+        cmd = JointCommand(q=target, dq=np.zeros(n), tau=np.zeros(n), kp=g * self.spec.hold_kp,
+                           kd=(1.0 - g) * self.damping_kd + g * self.spec.hold_kd)
         return clip_command(cmd, state, self.spec, self.lo, self.hi)
 
     def _active(self, state: RobotState, now: float) -> JointCommand:
@@ -279,3 +314,8 @@ class Controller:
     def _fail(self, fault: Fault, now: float) -> JointCommand:
         self._fault(fault, now)
         return self._damping()
+
+
+def _smoothstep(x: float) -> float:
+    x = min(max(x, 0.0), 1.0)
+    return x * x * (3.0 - 2.0 * x)

@@ -1,3 +1,2 @@
-"""Field readiness on the real G1: motor thermal protection and faults, the wireless remote and keyboard as
-operator inputs, the raw-token input, and the configuration that holds their thresholds and bindings
-(``sonic_deploy/config/g1_field.yaml``)."""
+"""The raw-token input (:mod:`sonic_deploy.field.tokens`). Thermal protection, the remote and the keyboard live in
+:mod:`sonic_deploy.control`; the field configuration and its loader in :mod:`sonic_deploy.config`."""

@@ -9,11 +9,13 @@ and of the joint commands, and whether the mode sequence and faults are the same
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
+from sonic_deploy.config.loader import controller_config_from_dict
+from sonic_deploy.control.safety import SafetyConfig
 from sonic_deploy.recording.mcap_log import SessionReader, file_sha256, frames_from_dict, state_from_dict
 
 
@@ -54,9 +56,21 @@ class ReplayResult:
                 and self.faults_equal)
 
 
+def _recorded_config(meta: dict, source: str):
+    """The recorded controller and safety config as field-configuration sections (keys a newer controller no
+    longer has are dropped: a recording made before them replays with today's defaults for the rest)."""
+    c = dict(meta.get("controller", {}))
+    known = {f.name for f in fields(SafetyConfig)}
+    data = {"controller": {k: c[k] for k in ("ramp_duration", "gain_ramp", "auto", "damping_duration",
+                                             "hold_duration") if k in c},
+            "safety": {k: v for k, v in meta.get("safety", {}).items() if k in known},
+            "thermal": dict(c["thermal"]) if c.get("thermal") else {"enabled": False},
+            "remote": c.get("remote"), "keyboard": c.get("keyboard"), "teleop": c.get("teleop")}
+    return controller_config_from_dict(data, source)
+
+
 def replay(path: str | Path, *, policy_path: str | None = None, tol: float = 1e-6) -> ReplayResult:
-    from sonic_deploy.control.controller import Controller, ControllerConfig
-    from sonic_deploy.control.safety import SafetyConfig
+    from sonic_deploy.control.controller import Controller
     from sonic_deploy.policy.runner import PolicyRunner
     from sonic_deploy.robots.g1 import G1
 
@@ -70,12 +84,7 @@ def replay(path: str | Path, *, policy_path: str | None = None, tol: float = 1e-
         if meta.get("policy_sha256") and file_sha256(policy_path) != meta["policy_sha256"]:
             raise ValueError(f"{path}: policy {policy_path} differs from the recorded one (SHA-256)")
         runner = PolicyRunner(policy_path, G1)
-    s = dict(meta.get("safety", {}))
-    if s.get("damping_kd") is not None:
-        s["damping_kd"] = np.asarray(s["damping_kd"], np.float64)
-    if s.get("remote_estop") is not None:
-        s["remote_estop"] = tuple(s["remote_estop"])
-    cfg = ControllerConfig(**meta.get("controller", {}), safety=SafetyConfig(**s))
+    cfg = _recorded_config(meta, str(path))
     inputs = {m["step"]: m for m in rec["input"]}
     ref = _ReplayReference(inputs, _needs(runner) if runner else ())
     has_ref = bool(inputs) or meta.get("reference") not in (None, "NoneType")

@@ -17,6 +17,7 @@ from pathlib import Path
 ROBOTS = ("sim", "real")
 INPUTS = ("motion", "teleop", "smpl", "stream", "tokens")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+UINT8_KINDS = ("byte", "uint8")  # sonic_deploy.dds.idl.UINT8_KINDS: how the one-byte IDL members are described
 
 
 class ParamError(ValueError):
@@ -41,6 +42,16 @@ def _choice(options):
     return lambda v: None if v in options else f"one of {list(options)}"
 
 
+def _peers(v: str):
+    bad = [p for p in split_peers(v) if any(c.isspace() for c in p) or "/" in p]
+    return f"comma-separated addresses (bad: {bad[0]!r})" if bad else None
+
+
+def split_peers(text: str) -> tuple[str, ...]:
+    """``dds.peers`` (``"192.168.123.161, 10.0.0.2"``) -> the addresses."""
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
 SPEC: tuple = (
     ("robot", "sim", str, _choice(ROBOTS)),
     ("input", "motion", str, _choice(INPUTS)),
@@ -48,6 +59,8 @@ SPEC: tuple = (
     ("motion", "", str, None),
     ("network_interface", "lo", str, lambda v: None if v else "an interface name or address"),
     ("domain_id", 0, int, _range(0, 232)),
+    ("dds.peers", "", str, _peers),
+    ("dds.uint8_kind", "byte", str, _choice(UINT8_KINDS)),
     ("control_rate", 50.0, float, lambda v: None if abs(v - 50.0) < 1e-9 else "50.0 (the policy's control rate)"),
     ("publish_rate", 50.0, float, _range(0.0, 500.0, lo_open=True)),
     ("controller.auto", False, bool, None),
@@ -72,9 +85,10 @@ SPEC: tuple = (
     ("motion_player.speed", 1.0, float, _range(0.0, 4.0, lo_open=True)),
     ("motion_player.loop", True, bool, None),
     ("motion_player.blend_time", 1.0, float, _range(0.0, 10.0)),
-    ("thermal.enabled", False, bool, None),
+    ("thermal.enabled", True, bool, None),
     ("thermal.warn", 70.0, float, _range(0.0, 150.0, lo_open=True)),
     ("thermal.limit", 90.0, float, _range(0.0, 150.0, lo_open=True)),
+    ("operator.keyboard", True, bool, None),
     ("recording.enabled", False, bool, None),
     ("recording.directory", "~/.sonic/sessions", str, None),
 )
@@ -101,6 +115,14 @@ class NodeParams:
                             operator_height=t["operator_height"] or None,
                             operator_arm_length=t["operator_arm_length"] or None)
 
+    def dds_config(self):
+        """Unitree DDS as on the G1's network: multicast on ``network_interface`` plus unicast to ``dds.peers``
+        (loopback: unicast to 127.0.0.1), on ``domain_id``, one-byte members described as ``dds.uint8_kind``."""
+        from sonic_deploy.dds.channel import DdsConfig
+
+        return DdsConfig.for_network(self["network_interface"], self["domain_id"], split_peers(self["dds.peers"]),
+                                     self["dds.uint8_kind"])
+
     def controller_config(self):
         from sonic_deploy.control.controller import ControllerConfig
         from sonic_deploy.control.safety import SafetyConfig
@@ -108,7 +130,7 @@ class NodeParams:
         c, s = self.group("controller"), self.group("safety")
         thermal = None
         if self["thermal.enabled"]:
-            from sonic_deploy.field.thermal import ThermalConfig
+            from sonic_deploy.control.thermal import ThermalConfig
 
             thermal = ThermalConfig(warn=self["thermal.warn"], limit=self["thermal.limit"])
         return ControllerConfig(ramp_duration=c["ramp_duration"], auto=c["auto"], damping_duration=c["damping_duration"],
@@ -176,6 +198,8 @@ def validate_params(raw: dict, source: str = "") -> NodeParams:
     if values["thermal.limit"] <= values["thermal.warn"]:
         raise ParamError("thermal.limit", f"a temperature above thermal.warn ({values['thermal.warn']})",
                          values["thermal.limit"], source)
+    if values["robot"] == "real" and not values["thermal.enabled"]:
+        raise ParamError("thermal.enabled", "true on the real robot (motor thermal protection)", False, source)
     if values["robot"] == "real" and values["controller.auto"]:
         raise ParamError("controller.auto", "false on the real robot (the operator starts it with the start service)",
                          True, source)

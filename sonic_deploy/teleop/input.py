@@ -34,8 +34,8 @@ from sonic_deploy.utils.rotations import quat_mul
 @dataclass
 class TeleopConfig:
     smoothing_tau: float = 0.03  # s; steady-state lag of the low-pass (0: off)
-    hold_time: float = 0.25  # s the last pose is held after the stream stops
-    ease_time: float = 1.0  # s to ease from the held pose to the safe pose
+    hold_time: float = 0.2  # s the last pose is held after the stream stops (hold + ease <= input_timeout)
+    ease_time: float = 0.3  # s to ease from the held pose to the safe pose
     resume_time: float = 0.3  # s to blend back to the live pose when samples return
     auto_calibrate: bool = True  # the first sample calibrates
     operator_height: float | None = None  # m; None: measured head height at calibration

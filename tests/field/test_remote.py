@@ -4,7 +4,8 @@ stopped (the check runs in the controller step on the LowState_ it already has).
 import numpy as np
 
 from sonic_deploy.control.controller import Controller, ControllerConfig, Mode
-from sonic_deploy.field.remote import KeyboardReader, RemoteBindings, RemoteState, RemoteWatcher, encode_remote
+from sonic_deploy.control.operator import KeyboardReader
+from sonic_deploy.control.remote import RemoteBindings, RemoteState, RemoteWatcher, encode_remote
 from sonic_deploy.inputs.base import ReferenceFrames
 from sonic_deploy.policy.runner import PolicyRunner
 from sonic_deploy.policy.synthetic import write_tracking_policy

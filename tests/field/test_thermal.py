@@ -1,9 +1,10 @@
 """Thermal protection in sim-to-sim through DDS: the bridge heats the motors from their torque, the controller
 reads ``motor_state[i].temperature`` from LowState_, warns, derates, and damps at the limit or on a motor fault.
 
-The heating model is accelerated for the test (stated): k = 0.2 C/Nm^2 and time constant 300 s run at
-speedup 300 (1 s effective), so standing on the held default pose (ankle pitch about 16 Nm) heats the ankles
-towards 35 + 0.2 * 16^2 = 86 C within seconds. With the project's untrained policies "stays up through the
+The heating model is accelerated for the test (stated): k = 0.4 C/Nm^2 on the ankle pitch motors (0 on the others,
+whose ramp torques would otherwise dominate) and time constant 300 s run at
+speedup 300 (1 s effective), so standing on the held default pose (ankle pitch about 10 Nm on average, swaying
+between 5 and 16 Nm under the hold gains) heats the ankles towards 35 + 0.4 * 10^2 = 75 C within seconds. With the project's untrained policies "stays up through the
 derate" can only be shown on the hold (ramp) path, which is what this test runs: the controller ramps to and
 holds the default pose under the derated gains.
 """
@@ -11,18 +12,18 @@ holds the default pose under the derated gains.
 import numpy as np
 
 from sonic_deploy.control.controller import Controller, ControllerConfig, Mode
-from sonic_deploy.field.thermal import ThermalConfig, ThermalModel, ThermalModelConfig, ThermalMonitor
+from sonic_deploy.control.thermal import ThermalConfig, ThermalModel, ThermalModelConfig, ThermalMonitor
 from sonic_deploy.robots.g1 import G1
 
 from ._lockstep import connect, step
 
-FAST = ThermalModelConfig(ambient=35.0, k=0.2, time_constant=300.0, speedup=300.0)
 ANKLES = [G1.joint_names.index("left_ankle_pitch_joint"), G1.joint_names.index("right_ankle_pitch_joint")]
+FAST = ThermalModelConfig(ambient=35.0, k=[0.4 if i in ANKLES else 0.0 for i in range(29)], time_constant=300.0, speedup=100.0)
 
 
 def _run(dds_cfg, thermal_cfg, seconds, bridge_hook=None):
     bridge, robot = connect(dds_cfg, thermal=FAST)
-    ctrl = Controller(G1, cfg=ControllerConfig(auto=True, damping_duration=0.1, ramp_duration=1.0, thermal=thermal_cfg))
+    ctrl = Controller(G1, cfg=ControllerConfig(auto=True, ramp_duration=1.0, thermal=thermal_cfg))
     state = robot.read_state()
     log = []
     for k in range(int(seconds / G1.control_dt)):
@@ -34,10 +35,10 @@ def _run(dds_cfg, thermal_cfg, seconds, bridge_hook=None):
 
 
 def test_heating_warns_derates_and_stays_up(dds_cfg):
-    cfg = ThermalConfig(warn=60.0, limit=95.0, derate_floor=0.5, derate_rate=0.25)
+    cfg = ThermalConfig(warn=55.0, limit=100.0, derate_floor=0.5, derate_rate=0.25)
     bridge, robot, ctrl, log = _run(dds_cfg, cfg, 6.0)
     temps = np.array([s.temperature for _, _, s, _, _ in log])
-    assert temps[0, ANKLES].max() < 40 and temps[-1, ANKLES].min() > 75  # heated through DDS
+    assert temps[0, ANKLES].max() < 40 and temps[-1, ANKLES].min() > 70  # heated through DDS
     assert not ctrl.faults, ctrl.faults
     warned = {w.joint for w in ctrl.thermal.warnings}
     assert {G1.joint_names[i] for i in ANKLES} <= warned
@@ -56,10 +57,10 @@ def test_heating_warns_derates_and_stays_up(dds_cfg):
 
 
 def test_limit_and_motor_fault_end_in_damping(dds_cfg):
-    cfg = ThermalConfig(warn=55.0, limit=70.0)
+    cfg = ThermalConfig(warn=50.0, limit=60.0)
     bridge, robot, ctrl, log = _run(dds_cfg, cfg, 3.0)
     f = ctrl.faults[0]
-    assert f.cause == "motor_overtemperature" and f.joint in {G1.joint_names[i] for i in ANKLES} and f.value >= 70
+    assert f.cause == "motor_overtemperature" and f.joint in {G1.joint_names[i] for i in ANKLES} and f.value >= 60
     k = next(i for i, (m, *_) in enumerate(log) if m == Mode.ESTOP)
     assert not log[k][1].kp.any() and log[k][1].kd.all()  # damping in the same step
 

@@ -156,7 +156,7 @@ def test_runtime_token_input(tmp_path):
 
 def test_thermal_diagnostics():
     from sonic_deploy.control.controller import Controller, ControllerConfig
-    from sonic_deploy.field.thermal import ThermalConfig
+    from sonic_deploy.control.thermal import ThermalConfig
     from sonic_deploy.robots.g1 import G1
 
     assert messages.thermal_diagnostics(None) is None
@@ -179,8 +179,9 @@ def test_thermal_diagnostics():
     assert v["warning_joints"] == G1.joint_names[5]
     assert v[f"peak.{G1.joint_names[3]}"] == "78.0" and v[f"peak.{G1.joint_names[0]}"] == "40.0"
     assert "min_derate_scale" in v
-    # without thermal monitoring there is no thermal entry
-    assert all(e["name"] != "sonic_deploy: thermal" for e in messages.diagnostics(Controller(G1), 0.0))
+    # without thermal monitoring (thermal=None; on by default) there is no thermal entry
+    assert all(e["name"] != "sonic_deploy: thermal"
+               for e in messages.diagnostics(Controller(G1, cfg=ControllerConfig(thermal=None)), 0.0))
     # the node's parameters switch it on
     p = load_params_file(CONFIG, overrides={"policy": "p.onnx", "motion": "m/", "thermal.enabled": True,
                                             "thermal.warn": 65.0})

@@ -1,4 +1,4 @@
-"""The G1's wireless remote (``LowState_.wireless_remote``, 40 bytes) and the keyboard as operator inputs.
+"""The G1's wireless remote (``LowState_.wireless_remote``, 40 bytes) as an operator input: the one button map.
 
 Layout (Unitree's ``xRockerBtnDataStruct``, as the G1 developer docs and unitree_mujoco's bridge fill it):
 bytes 0-1 head; bytes 2-3 the key union (little-endian uint16, bit 0 first): R1, L1, start, select, R2, L2,
@@ -15,13 +15,13 @@ works while the input stream, the ROS 2 side and everything else are dead.
 from __future__ import annotations
 
 import struct
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from sonic_deploy.control.operator import ACTIONS
 
 BUTTONS = ("R1", "L1", "start", "select", "R2", "L2", "F1", "F2", "A", "B", "X", "Y", "up", "right", "down", "left")
 BUTTON_BITS = {b: i for i, b in enumerate(BUTTONS)}
-ACTIONS = ("estop", "damping", "stop", "start", "clear")
-ACTION_PRIORITY = ACTIONS
+ACTION_PRIORITY = ACTIONS  # when several combinations are held, the first fires
 
 
 @dataclass(frozen=True)
@@ -100,82 +100,39 @@ class RemoteWatcher:
         return fired
 
 
-DEFAULT_KEYS = {" ": "estop", "e": "estop", "d": "damping", "x": "stop", "s": "start", "c": "clear"}
+@dataclass(frozen=True)
+class RemoteScript:
+    """Scripted remote presses for sim-to-sim drills and tests: from each time on (seconds of the run's clock) the
+    remote shows that entry's buttons, until the next entry (an empty entry releases them). The in-process run puts
+    them in the state it reads; the MuJoCo bridge in the ``wireless_remote`` bytes of its LowState_."""
 
+    events: tuple[tuple[float, tuple[str, ...]], ...] = ()
 
-class KeyboardReader:
-    """Keys to the same actions as the remote (sim-to-sim): space/e e-stop, d damping, x stop, s start, c clear.
-
-    ``feed(char)`` maps one key; :meth:`start` reads a terminal (or any text stream) on a daemon thread. Actions go
-    to ``on_action`` (for example :meth:`sonic_deploy.control.controller.Controller.operator`), which queues them
-    for the controller's next step."""
-
-    def __init__(self, on_action, keys: dict | None = None):
-        self.on_action = on_action
-        self.keys = dict(DEFAULT_KEYS if keys is None else keys)
-        bad = [a for a in self.keys.values() if a not in ACTIONS]
-        if bad:
-            raise ValueError(f"keyboard: unknown actions {bad}")
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-
-    def feed(self, char: str) -> str | None:
-        action = self.keys.get(char.lower() if char != " " else char)
-        if action is not None:
-            self.on_action(action, "keyboard")
-        return action
-
-    def start(self, stream=None) -> "KeyboardReader":
-        import sys
-
-        stream = stream or sys.stdin
-
-        def run():
-            restore = None
+    @classmethod
+    def parse(cls, specs) -> "RemoteScript":
+        """``["3.0:select", "3.2:", "4.0:L2+B"]`` -> a script; a ValueError names the bad entry."""
+        events = []
+        for spec in specs or ():
+            t, sep, buttons = str(spec).partition(":")
             try:
-                if stream.isatty():
-                    import termios
-                    import tty
+                when = float(t)
+            except ValueError:
+                when = None
+            names = tuple(b for b in buttons.split("+") if b)
+            bad = [b for b in names if b not in BUTTON_BITS]
+            if not sep or when is None or when < 0 or bad:
+                raise ValueError(f"remote press {spec!r}: expected TIME:BUTTON+BUTTON (seconds >= 0; buttons "
+                                 f"{list(BUTTONS)}; nothing after ':' releases)")
+            events.append((when, names))
+        return cls(tuple(sorted(events, key=lambda e: e[0])))
 
-                    fd = stream.fileno()
-                    restore = (fd, termios.tcgetattr(fd))
-                    tty.setcbreak(fd)
-            except Exception:  # noqa: BLE001 - not a terminal: read lines
-                restore = None
-            try:
-                while not self._stop.is_set():
-                    ch = stream.read(1)
-                    if not ch:
-                        break
-                    self.feed(ch)
-            finally:
-                if restore is not None:
-                    import termios
+    def bytes_at(self, t: float) -> bytes:
+        held: tuple[str, ...] = ()
+        for when, names in self.events:
+            if when > t + 1e-9:
+                break
+            held = names
+        return encode_remote(held)
 
-                    termios.tcsetattr(restore[0], termios.TCSADRAIN, restore[1])
-
-        self._thread = threading.Thread(target=run, name="sonic-keyboard", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
-@dataclass
-class OperatorQueue:
-    """Thread-safe queue of operator actions (keyboard, services) drained by the controller's step."""
-
-    _items: list = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def put(self, action: str, source: str = "operator") -> None:
-        if action not in ACTIONS:
-            raise ValueError(f"operator action: expected one of {ACTIONS}, got {action!r}")
-        with self._lock:
-            self._items.append((action, source))
-
-    def drain(self) -> list:
-        with self._lock:
-            items, self._items = self._items, []
-        return items
+    def specs(self) -> list[str]:
+        return [f"{t:g}:{'+'.join(b)}" for t, b in self.events]

@@ -25,7 +25,7 @@ import numpy as np
 
 from sonic_deploy.control.safety import Fault
 
-log = logging.getLogger("sonic_deploy.field.thermal")
+log = logging.getLogger("sonic_deploy.control.thermal")
 
 
 def _per_joint(value, n: int, name: str, dtype=np.float64) -> np.ndarray:
@@ -39,7 +39,10 @@ def _per_joint(value, n: int, name: str, dtype=np.float64) -> np.ndarray:
 
 @dataclass
 class ThermalConfig:
-    """Thresholds in deg C (a number for every joint or one value per joint, Unitree order)."""
+    """Thresholds in deg C (a number for every joint or one value per joint, Unitree order). The field
+    configuration (``thermal:`` in sonic_deploy/config/g1_field.yaml) and the ROS 2 parameter file mirror these
+    defaults. Unitree publishes no temperature limits for the G1's joint motors: these are conservative
+    engineering values, well below the 120-155 C insulation classes of small BLDC windings."""
 
     warn: float | list = 70.0
     limit: float | list = 90.0
