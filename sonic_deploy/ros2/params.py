@@ -64,7 +64,7 @@ SPEC: tuple = (
     ("control_rate", 50.0, float, lambda v: None if abs(v - 50.0) < 1e-9 else "50.0 (the policy's control rate)"),
     ("publish_rate", 50.0, float, _range(0.0, 500.0, lo_open=True)),
     ("controller.auto", False, bool, None),
-    ("controller.damping_duration", 0.5, float, _range(0.0, 60.0)),
+    ("controller.damping_duration", 0.02, float, _range(0.0, 60.0)),
     ("controller.ramp_duration", 2.0, float, _range(0.1, 60.0)),
     ("controller.hold_duration", 0.5, float, _range(0.0, 60.0)),
     ("safety.state_timeout", 0.1, float, _range(0.0, 1.0, lo_open=True)),

@@ -2,13 +2,19 @@
 step at 50 Hz on a :class:`~sonic_deploy.control.loop.RateLoop` thread, answer the services, and hand the node
 plain data to publish (:mod:`.messages`).
 
-Services (``std_srvs/Trigger`` in the node) map to :meth:`DeployRuntime.service`: ``start`` (the first call ramps
-to the default pose, a second one once it is held activates the policy; from an e-stop it first clears the fault), ``stop`` (back to the held default pose),
-``estop`` (latched damping), ``damping``; ``calibrate`` zeroes the teleop operator.
+Services (``std_srvs/Trigger`` in the node) map to :meth:`DeployRuntime.service` and succeed only when the
+transition happened (checked after the controller's next step); the message names the new mode. ``start``: passive,
+damping or a latched e-stop -> ramp to the default pose; once the ramp has finished (the pose is held) -> active.
+``stop``: active -> ramp (hold the default pose). ``estop``: latched damping. ``damping``: damping (from an e-stop
+too). ``calibrate``: the next teleop pose is the operator's zero. The wireless remote's bindings act inside the
+controller's step; the keyboard (``operator.keyboard``, when stdin is a terminal) queues the same actions.
+:meth:`DeployRuntime.shutdown` always ends with damping commands, the last thing the motors receive.
 """
 
 from __future__ import annotations
 
+import gc
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,15 +22,25 @@ from pathlib import Path
 from sonic_deploy.ros2 import messages
 from sonic_deploy.ros2.params import NodeParams
 
+SERVICES = ("start", "stop", "estop", "damping", "calibrate")
+MODE_TEXT = {"passive": "passive: motors off", "damping": "damping", "ramp": "ramp: moving to and holding the default pose",
+             "active": "active: policy running", "estop": "estop: latched damping (start or damping clears it)"}
+LOOP_WINDOW = 500  # control periods kept for the loop's timing in /diagnostics (10 s)
+FINAL_DAMPING = (5, 0.02)  # damping commands sent at shutdown, and their spacing (s): one lost packet is not the last
+
 
 class DeployRuntime:
     def __init__(self, params: NodeParams, *, robot=None, clock=time.monotonic):
         from sonic_deploy.control.controller import Controller
-        from sonic_deploy.policy.runner import PolicyRunner
+        from sonic_deploy.control.remote import RemoteState
+        from sonic_deploy.inputs.velocity import StickVelocity, TwistVelocity, VelocityMux
+        from sonic_deploy.policy.formats import EMBEDDED_MOTION, VELOCITY_COMMANDED, detect, load_policy
         from sonic_deploy.robots.g1 import G1
 
         self.params, self.spec, self.clock = params, G1, clock
-        self.teleop = self.motion_stream = self.token_input = self.server = self.recorder = None
+        self.teleop = self.motion_stream = self.token_input = self.smpl = self.server = self.recorder = None
+        self.cmd_vel = self.sticks = None  # velocity-commanded policies: ~/cmd_vel and the remote's sticks
+        self._remote_state = RemoteState.decode
         if params["input"] == "tokens":  # decoder-only path: <policy>.decoder.onnx beside the policy
             from sonic_deploy.field.tokens import TokenStreamInput
             from sonic_deploy.policy.tokens import TokenPolicy
@@ -33,14 +49,25 @@ class DeployRuntime:
             t = params.group("teleop")
             self.reference = self.token_input = TokenStreamInput.for_policy(
                 self.policy, hold_time=t["hold_time"], ease_time=t["ease_time"], resume_time=t["resume_time"])
+        elif detect(params["policy"]) in EMBEDDED_MOTION:  # the reference motion is inside the policy
+            self.reference, self.policy = None, load_policy(params["policy"], G1)
+        elif detect(params["policy"]) in VELOCITY_COMMANDED:  # ~/cmd_vel (Twist), the remote's sticks override
+            self.cmd_vel, self.sticks = TwistVelocity(clock=clock), StickVelocity()
+            self.reference, self.policy = VelocityMux(self.sticks, self.cmd_vel), load_policy(params["policy"], G1)
         else:
             self.reference = self._make_input(params)
-            self.policy = PolicyRunner(params["policy"], G1, available=self.reference.provides)
+            self.policy = load_policy(params["policy"], G1, available=self.reference.provides)
         self.controller = Controller(G1, self.policy, self.reference, params.controller_config())
         self.robot = robot if robot is not None else self._make_robot(params)
         self._lock = threading.Lock()
+        self._stepped = threading.Condition()
         self._thread: threading.Thread | None = None
         self._running = False
+        self._closed = False
+        self.keyboard = None
+        self.loop = None
+        self.steps = 0
+        self.smpl_received = 0
         self.last_state = None
         if params["recording.enabled"]:
             from sonic_deploy.recording import SessionRecorder
@@ -72,7 +99,7 @@ class DeployRuntime:
                 raise ValueError(f"parameter 'motion': no clip found at {p['motion']!r}")
             self.clips = {f.stem: f for f in files}
             tl = Timeline(MotionPlayer(load_clip(files[0]), loop=p["motion_player.loop"],
-                                       blend_time=p["motion_player.blend_time"]))
+                                       blend_time=p["motion_player.blend_time"]), name=files[0].stem)
             tl.speed = tl.rate = p["motion_player.speed"]
             return tl
         if p["input"] == "stream":
@@ -82,52 +109,92 @@ class DeployRuntime:
             return self.motion_stream
         from sonic_deploy.inputs.streams import SmplStream
 
-        return SmplStream()
+        self.smpl = SmplStream()
+        return self.smpl
 
     @staticmethod
     def _make_robot(p: NodeParams):
-        from sonic_deploy.dds.channel import DdsConfig
         from sonic_deploy.robots.g1_dds import G1DdsRobot
 
-        return G1DdsRobot(DdsConfig(domain_id=p["domain_id"], interface=p["network_interface"]))
+        return G1DdsRobot(p.dds_config())
+
+    def twist(self, vx: float, vy: float, yaw_rate: float) -> None:
+        """A geometry_msgs/Twist on ~/cmd_vel (linear.x, linear.y, angular.z) for a velocity-commanded policy."""
+        if self.cmd_vel is not None:
+            self.cmd_vel.push(self.clock(), vx, vy, yaw_rate)
 
     # --- the loop -------------------------------------------------------------------------------------
     def step(self) -> None:
+        """One control period: read the state, step the controller, write its command. Until the first state
+        arrives nothing is commanded (the controller's watchdog starts with the robot's first state)."""
         with self._lock:
             state = self.robot.read_state()
+            if state is None and self.last_state is None:
+                return
+            if self.sticks is not None and state is not None:
+                self.sticks.update(self._remote_state(bytes(state.wireless_remote)))
             now = self.clock()
             step = self.recorder.step if self.recorder is not None else self.controller.step
             cmd = step(state, now)
             self.robot.write_command(cmd)
             self.last_state = state
+        with self._stepped:
+            self.steps += 1
+            self._stepped.notify_all()
 
-    def start_loop(self) -> None:
+    def start_loop(self, stdin=None) -> None:
+        """The 50 Hz control thread; the teleop server; the keyboard when ``stdin`` (default: sys.stdin) is a
+        terminal and ``operator.keyboard`` is on."""
         from sonic_deploy.control.loop import RateLoop
 
         if self.server is not None:
             self.server.start()
+        stdin = sys.stdin if stdin is None else stdin
+        if self.params["operator.keyboard"] and _isatty(stdin):
+            from sonic_deploy.control.operator import KeyboardReader
+
+            keys = getattr(self.controller.cfg, "keyboard", None)
+            self.keyboard = KeyboardReader(self.controller.operator, keys).start(stdin)
         self._running = True
         loop = RateLoop(1.0 / self.spec.control_dt)
+        # what start-up allocated (policy, model, ROS) leaves the collector's reach: no long collection in a cycle
+        gc.collect()
+        gc.freeze()
 
         def run():
             while self._running:
                 start = loop.wait()
                 self.step()
                 loop.done(start)
+                for series in (loop.stats.periods, loop.stats.compute):  # a node runs for hours: keep a window
+                    if len(series) > 2 * LOOP_WINDOW:
+                        del series[:-LOOP_WINDOW]
 
         self._thread = threading.Thread(target=run, name="sonic-control", daemon=True)
         self._thread.start()
         self.loop = loop
 
     def shutdown(self) -> None:
+        """Stop the loop and leave the motors damped (the last commands sent), then close everything; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         self._running = False
+        if self.keyboard is not None:
+            self.keyboard.stop()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
-        with self._lock:  # leave the motors damped, never on their last command
-            from sonic_deploy.robots.base import JointCommand
+        from sonic_deploy.robots.base import JointCommand
 
-            q = self.last_state.q if self.last_state is not None else self.spec.default_joint_pos
-            self.robot.write_command(JointCommand.damping(q, self.controller.damping_kd))
+        with self._lock:  # leave the motors damped, never on their last command
+            count, spacing = FINAL_DAMPING
+            for i in range(count):
+                state = self.robot.read_state() if i == 0 else None
+                self.last_state = state if state is not None else self.last_state
+                q = self.last_state.q if self.last_state is not None else self.spec.default_joint_pos
+                self.robot.write_command(JointCommand.damping(q, self.controller.damping_kd))
+                if i + 1 < count:
+                    time.sleep(spacing)
         if self.server is not None:
             self.server.stop()
         if self.recorder is not None:
@@ -135,35 +202,73 @@ class DeployRuntime:
         self.robot.close()
 
     # --- services -------------------------------------------------------------------------------------
-    def service(self, name: str) -> tuple[bool, str]:
-        from sonic_deploy.control.controller import Mode
-
+    def service(self, name: str, timeout: float = 0.5) -> tuple[bool, str]:
+        """One ``std_srvs/Trigger`` service: (success, message). Success only when the controller made the
+        transition, seen after its next step; the message says the mode it is in."""
+        if name == "calibrate":
+            if self.teleop is None:
+                return False, f"no teleop input (input is {self.params['input']})"
+            self.teleop.request_calibration()
+            return True, "calibration pending: the next operator pose is the operator's zero"
+        if name not in SERVICES:
+            return False, f"unknown service {name!r} (services: {', '.join(SERVICES)})"
         with self._lock:
             now = self.clock()
-            c = self.controller
-            req = self.recorder.request if self.recorder is not None else (lambda m, now=None: c.request(m))
-            if name == "start":
-                if c.mode == Mode.ESTOP:
-                    (self.recorder.clear_faults if self.recorder else c.clear_faults)(now)
-                req(Mode.ACTIVE, now)  # the controller ramps first unless the default pose is already held
-                return True, "ramp to the default pose" if c.mode != Mode.RAMP else "policy active"
-            if name == "stop":
-                req(Mode.RAMP, now)
-                return True, "holding the default pose"
-            if name == "estop":
-                (self.recorder.estop if self.recorder else c.estop)(now, "ros2 service")
-                return True, "e-stop latched (damping)"
-            if name == "damping":
-                if c.mode == Mode.ESTOP:
-                    (self.recorder.clear_faults if self.recorder else c.clear_faults)(now)
-                req(Mode.DAMPING, now)
-                return True, "damping"
-            if name == "calibrate":
-                if self.teleop is None:
-                    return False, "no teleop input"
-                self.teleop.request_calibration()
-                return True, "the next operator pose calibrates"
-        return False, f"unknown service {name!r}"
+            want, refusal = self._plan(name, now)
+            if refusal is not None:
+                return False, refusal
+            self._apply(name, now)
+            steps = self.steps
+        self._await_step(steps, timeout)
+        mode = self.controller.mode.value
+        if mode != want:
+            return False, f"{mode}: the {name} transition did not happen ({name} wants {want})"
+        return True, MODE_TEXT[mode]
+
+    def _plan(self, name: str, now: float) -> tuple[str, str | None]:
+        """The mode ``name`` leads to, or why it does nothing from the current mode."""
+        from sonic_deploy.control.controller import Mode
+
+        c = self.controller
+        mode = c.mode
+        if name == "start":
+            if mode == Mode.ACTIVE:
+                return "active", "active: already running the policy"
+            if mode == Mode.RAMP:
+                left = c.cfg.ramp_duration - (now - c.mode_since)
+                if left > 0:
+                    return "active", f"ramp: {left:.1f} s until the default pose is held; call start again then"
+                return "active", None
+            return "ramp", None
+        if name == "stop":
+            if mode != Mode.ACTIVE:
+                return "ramp", f"{mode.value}: the policy is not running, nothing to stop"
+            return "ramp", None
+        if name == "estop":
+            return "estop", ("estop: already latched (damping)" if mode == Mode.ESTOP else None)
+        # damping
+        return "damping", ("damping: already damping" if mode == Mode.DAMPING else None)
+
+    def _apply(self, name: str, now: float) -> None:
+        from sonic_deploy.control.controller import Mode
+
+        c, rec = self.controller, self.recorder
+        request = rec.request if rec is not None else (lambda m, now=None: c.request(m))
+        clear = rec.clear_faults if rec is not None else c.clear_faults
+        if name == "estop":
+            (rec.estop if rec is not None else c.estop)(now, "ros2 service")
+            return
+        if c.mode == Mode.ESTOP:  # start and damping leave a latched fault (into damping first)
+            clear(now)
+        request(Mode.ACTIVE if name == "start" else Mode.RAMP if name == "stop" else Mode.DAMPING, now)
+
+    def _await_step(self, steps: int, timeout: float) -> None:
+        """Until the controller has stepped past ``steps``: the loop's next period, or one step here without a loop."""
+        if self._thread is None or not self._thread.is_alive():
+            self.step()
+            return
+        with self._stepped:
+            self._stepped.wait_for(lambda: self.steps > steps, timeout)
 
     def motion_command(self, cmd) -> tuple[bool, str]:
         """``~/motion/command``: play a clip (restarting the policy's time base), pause, resume, stop, speed."""
@@ -186,7 +291,7 @@ class DeployRuntime:
                                       blend_time=self.params["motion_player.blend_time"])
                 if set(player.provides) < set(self.reference.provides):
                     return False, f"clip {cmd.clip!r} lacks what the policy needs"
-                new = Timeline(player)
+                new = Timeline(player, name=path.stem)
                 new.speed = new.rate = tl.speed
                 self.reference = self.controller.reference = new
                 if self.recorder is not None:
@@ -222,24 +327,45 @@ class DeployRuntime:
             raise ValueError(f"tokens need input:=tokens (input is {self.params['input']})")
         self.token_input.push(messages.token_indices_from_array(data, self.token_input.codec.num_tokens), self.clock())
 
+    def smpl_in(self, data) -> None:
+        """``~/smpl/joints`` (``std_msgs/Float32MultiArray.data``): SMPL joints [F x 24 x 3] into the SMPL input."""
+        if self.smpl is None:
+            raise ValueError(f"SMPL joints need input:=smpl (input is {self.params['input']})")
+        self.smpl.push(self.clock(), **messages.smpl_sample_from_array(data))
+        self.smpl_received += 1
+
     # --- what the node publishes ----------------------------------------------------------------------
     def joint_state(self) -> dict | None:
         s = self.last_state
         return None if s is None else messages.joint_state(self.spec, s)
 
     def diagnostics(self) -> list[dict]:
-        return messages.diagnostics(self.controller, self.clock(), teleop=self.teleop)
+        now = self.clock()
+        out = messages.diagnostics(self.controller, now, teleop=self.teleop)
+        if self.loop is not None:
+            out.append(messages.loop_diagnostics(self.loop.stats, self.spec.control_dt))
+        out.append(messages.input_diagnostics(self.params["input"], self.reference, now, received=self.smpl_received
+                                              if self.smpl is not None else None))
+        return out
 
     def tokens(self) -> list[int]:
         return messages.token_list(self.policy.tokens)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 class Timeline:
     """Wraps a motion player: clip time = anchor + rate (t - t_anchor), so pause (rate 0), resume and speed changes
     continue from where the clip is instead of jumping; joint velocities scale with the rate."""
 
-    def __init__(self, player):
+    def __init__(self, player, name: str = ""):
         self.player = player
+        self.name = name
         self.provides = player.provides
         player.speed = 1.0
         self.rate, self.speed = 1.0, 1.0

@@ -57,6 +57,9 @@ def test_shipped_config_is_valid_and_covers_every_parameter():
     ({"input": "teleop", "teleop.ease_time": 1.0}, "teleop.ease_time"),
     ({"robot": "real", "controller.auto": True}, "controller.auto"),
     ({"policy": ""}, "policy"),
+    ({"robot": "real", "thermal.enabled": False}, "thermal.enabled"),
+    ({"dds.uint8_kind": "octet"}, "dds.uint8_kind"),
+    ({"dds.peers": "10.0.0.0/24"}, "dds.peers"),
 ])
 def test_bad_yaml_rejected_with_the_field_named(tmp_path, change, field):
     base = {"policy": "p.onnx", "motion": "clips/"}
@@ -91,21 +94,41 @@ def test_launch_arguments():
     with pytest.raises(ValueError, match="launch argument 'polcy'"):
         launch_args.validate_arguments({"polcy": "p"})
     sim = {"robot": "sim", "network_interface": "lo", "domain_id": "7", "policy": "p.onnx", "motion": ""}
-    assert launch_args.bridge_command(sim) == ["sonic-deploy", "bridge", "--interface", "lo", "--domain", "7"]
+    assert launch_args.bridge_command(sim) == ["sonic-deploy", "bridge", "--interface", "lo", "--domain", "7",
+                                               "--uint8-kind", "byte"]
     assert launch_args.bridge_command({**sim, "robot": "real"}) is None
     o = launch_args.parameter_overrides(sim)
     assert o == {"robot": "sim", "input": "motion", "network_interface": "lo", "domain_id": 7, "policy": "p.onnx",
-                 "controller.auto": True}
+                 "dds.uint8_kind": "byte", "controller.auto": True}
     # the overrides are valid node parameters
     validate_params({**o, "motion": "clips/"})
+    net = {**sim, "network_interface": "enp3s0", "peers": "192.168.123.161", "uint8_kind": "uint8"}
+    assert launch_args.bridge_command(net)[-4:] == ["--uint8-kind", "uint8", "--peers", "192.168.123.161"]
+    o = launch_args.parameter_overrides(net)
+    assert (o["dds.peers"], o["dds.uint8_kind"]) == ("192.168.123.161", "uint8")
+    with pytest.raises(ValueError, match="launch argument 'uint8_kind'"):
+        launch_args.validate_arguments({"uint8_kind": "char"})
+
+
+def test_dds_config_from_parameters():
+    """Multicast discovery on the named card plus unicast to the named peers only; loopback: unicast 127.0.0.1."""
+    base = {"policy": "p.onnx", "motion": "clips/"}
+    real = validate_params({**base, "network_interface": "enp3s0", "domain_id": 0,
+                            "dds": {"peers": "192.168.123.161, 10.0.0.2", "uint8_kind": "uint8"}}).dds_config()
+    assert (real.interface, real.multicast, real.peers, real.uint8_kind, real.domain_id) == (
+        "enp3s0", True, ("192.168.123.161", "10.0.0.2"), "uint8", 0)
+    assert "127.0.0.1" not in real.xml()
+    lo = validate_params({**base, "domain_id": 9}).dds_config()
+    assert (lo.interface, lo.multicast, lo.peers, lo.uint8_kind, lo.domain_id) == ("lo", False, ("127.0.0.1",), "byte", 9)
 
 
 def test_bridge_command_matches_the_cli():
     from sonic_deploy.cli.deploy import _parser
 
-    cmd = launch_args.bridge_command({"robot": "sim", "network_interface": "lo", "domain_id": "3"})
+    cmd = launch_args.bridge_command({"robot": "sim", "network_interface": "lo", "domain_id": "3", "peers": "10.0.0.2",
+                                      "uint8_kind": "uint8"})
     ns = _parser().parse_args(cmd[1:])
-    assert ns.interface == "lo" and ns.domain == 3
+    assert (ns.interface, ns.domain, ns.peers, ns.uint8_kind, ns.lockstep) == ("lo", 3, "10.0.0.2", "uint8", False)
 
 
 def test_launch_file_syntax_and_declared_arguments():
@@ -115,7 +138,8 @@ def test_launch_file_syntax_and_declared_arguments():
     assert "generate_launch_description" in funcs
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
     assert {"DeclareLaunchArgument", "ExecuteProcess", "ARGUMENTS", "bridge_command", "parameter_overrides"} <= imported
-    assert set(launch_args.ARGUMENTS) == {"robot", "input", "policy", "motion", "network_interface", "config", "domain_id"}
+    assert set(launch_args.ARGUMENTS) == {"robot", "input", "policy", "motion", "network_interface", "config", "domain_id",
+                                          "peers", "uint8_kind"}
 
 
 def test_launch_file_with_stub_launch_modules(monkeypatch, tmp_path):
@@ -242,13 +266,20 @@ def test_runtime_services_diagnostics_and_motion_commands(tmp_path, synthetic_mo
 
     run(0.1)
     assert rt.controller.mode == Mode.PASSIVE and rt.joint_state()["name"][0] == "left_hip_pitch_joint"
-    assert rt.service("start") == (True, "ramp to the default pose")
-    run(0.7)
+    # each service succeeds only when the transition happened; the message says the mode
+    assert rt.service("stop") == (False, "passive: the policy is not running, nothing to stop")
+    assert rt.service("start") == (True, "ramp: moving to and holding the default pose")
     assert rt.controller.mode == Mode.RAMP
-    assert rt.service("start") == (True, "policy active")
+    ok, text = rt.service("start")  # the ramp (0.5 s) has not finished: the pose is not held yet
+    assert not ok and text.startswith("ramp: ") and "call start again" in text and rt.controller.mode == Mode.RAMP
+    run(0.7)
+    assert rt.service("start") == (True, "active: policy running")
+    assert rt.service("start") == (False, "active: already running the policy")
     run(0.5)
     assert rt.controller.mode == Mode.ACTIVE and len(rt.tokens()) == 4
-    assert rt.diagnostics()[0]["message"] == "active" and rt.diagnostics()[0]["level"] == messages.OK
+    d = {e["name"]: e for e in rt.diagnostics()}
+    assert d["sonic_deploy: controller"]["message"] == "active" and d["sonic_deploy: controller"]["level"] == messages.OK
+    assert dict(d["sonic_deploy: input"]["values"])["clip"] == sorted(rt.clips)[0]
     name = sorted(rt.clips)[0]
     ok, text = rt.motion_command(messages.parse_motion_command(json.dumps({"action": "play", "clip": name})))
     assert ok, text
@@ -261,16 +292,22 @@ def test_runtime_services_diagnostics_and_motion_commands(tmp_path, synthetic_mo
     rt.motion_command(messages.parse_motion_command('{"action": "resume", "speed": 2.0}'))
     run(0.1)
     assert rt.reference.clip_time(rt.reference._t_last) == pytest.approx(t_paused + 2 * 0.1, abs=0.041)
-    assert rt.service("estop")[0] and rt.controller.mode == Mode.ESTOP
+    assert rt.service("stop") == (True, "ramp: moving to and holding the default pose")
+    assert rt.service("estop") == (True, "estop: latched damping (start or damping clears it)")
+    assert rt.controller.mode == Mode.ESTOP and rt.service("estop") == (False, "estop: already latched (damping)")
     run(0.04)
     d = rt.diagnostics()[0]
     assert d["level"] == messages.ERROR and "estop" in d["message"]
-    assert rt.service("damping")[0]
-    run(0.04)
-    assert rt.controller.mode == Mode.DAMPING
-    assert rt.service("calibrate") == (False, "no teleop input") and rt.service("fly")[0] is False
+    assert rt.service("damping") == (True, "damping") and rt.controller.mode == Mode.DAMPING
+    assert rt.service("damping") == (False, "damping: already damping")
+    assert rt.service("calibrate") == (False, "no teleop input (input is motion)") and rt.service("fly")[0] is False
+    commands = []
+    robot.write_command = commands.append
+    rt.shutdown()
+    assert len(commands) == 5 and all(not c.kp.any() and c.kd.all() for c in commands)  # ends damped
     rt.shutdown()
     from sonic_deploy.recording import SessionReader
 
     rec = SessionReader(next((tmp_path / "rec").glob("*.mcap")))
-    assert [e["event"] for e in rec["event"]][:2] == ["request", "request"] and rec["fault"][0]["cause"] == "estop"
+    assert [e["event"] for e in rec["event"]][:4] == ["request", "request", "request", "estop"]
+    assert rec["fault"][0]["cause"] == "estop"
