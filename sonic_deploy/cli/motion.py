@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,37 @@ def _cmd_fetch_robot(args: argparse.Namespace) -> int:
     path = fetch_g1(force=args.force, wheel=Path(args.wheel) if args.wheel else None)
     print(f"G1 model ready: {path}")
     return 0
+
+
+def _cmd_fetch_data(args: argparse.Namespace) -> int:
+    from sonic_deploy.motion.deepmimic import fetch_data
+
+    t0 = time.perf_counter()
+    out, rows = fetch_data(args.set, out=Path(args.out) if args.out else None,
+                           wheel=Path(args.wheel) if args.wheel else None, force=args.force, jobs=args.jobs,
+                           clips=args.clips or None)
+    _print_quality(rows, title=f"{args.set} motion set -> G1 ({out})")
+    for split in ("train", "held_out", "extra"):
+        n = sum(r["split"] == split for r in rows)
+        if n:
+            print(f"{split}: {n} clips in {out / split}")
+    print(f"fetch-data: {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _print_quality(rows: list[dict], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    cols = ("clip", "split", "seconds", "fit (mm)", "skate (cm/s)", "penetration (cm)", "limit viol.", "vel viol.")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("clip", "split") else "right")
+    for r in rows:
+        fit = "-" if r.get("fit_error_mm") is None else f"{r['fit_error_mm']:.1f}"
+        table.add_row(r["clip"], r.get("split", ""), f"{r['seconds']:.2f}", fit, f"{r['skate_cm_s']:.2f}",
+                      f"{r['penetration_cm']:.2f}", str(r["limit_violations"]), str(r["velocity_violations"]))
+    Console(width=max(Console().width, 120)).print(table)
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -124,6 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--force", action="store_true", help="fetch again even if present")
     f.add_argument("--wheel", help="use an already downloaded mjlab-1.6.0 wheel")
     f.set_defaults(func=_cmd_fetch_robot)
+    d = sub.add_parser("fetch-data", help="the real motion set: DeepMimic mocap from PyPI, retargeted to the G1",
+                       description="Download the pybullet 3.2.7 wheel without installing it, verify its sha256, "
+                                   "unpack DeepMimic's motion clips and humanoid into $SONIC_ASSET_DIR/deepmimic, "
+                                   "convert them by that humanoid's skeleton and retarget them to the G1 into "
+                                   "train/, held_out/ and extra/ as configs/motion_sets/<set>.yaml says, with a "
+                                   "quality table (quality.md, quality.json). Unchanged clips are not redone.")
+    d.add_argument("--set", default="deepmimic", help="motion-set config name or YAML path (default deepmimic)")
+    d.add_argument("--out", help="output folder (default ~/.cache/sonic/motions/<set>; SONIC_CACHE_DIR moves it)")
+    d.add_argument("--wheel", help="use an already downloaded pybullet wheel (same sha256)")
+    d.add_argument("--force", action="store_true", help="unpack and retarget again even if up to date")
+    d.add_argument("--jobs", type=int, help="worker processes (default: CPU count)")
+    d.add_argument("clips", nargs="*", help="subset of clip names (default: all)")
+    d.set_defaults(func=_cmd_fetch_data)
     return p
 
 
