@@ -101,7 +101,8 @@ def main(argv=None) -> int:
     plain = plain_loop(path, args.seconds)
     cfg = resolve_config(path, Sim2SimConfig(duration=None))  # the CLI's defaults: the policy's start-up
     if args.seconds is not None:
-        cfg.duration = cfg.damping_duration + cfg.ramp_duration + cfg.hold_duration + args.seconds
+        c = cfg.controller_config()
+        cfg.duration = c.damping_duration + c.ramp_duration + c.hold_duration + args.seconds
     t0 = time.perf_counter()
     report, _ = run(path, None, cfg)
     ours = {"joint_error_rad": report.joint_error_rad, "mpjpe_global_mm": report.mpjpe_global_mm,

@@ -150,10 +150,10 @@ def _cmd_sim2sim(args) -> int:
             report, (trace, ticks, qpos, model) = run(args.policy, args.motion, cfg,
                                                       progress=lambda k, n: prog.update(task, completed=k))
     except ContractError as exc:
-        console.print(f"[red]policy refused:[/red] {exc}")
+        console.print(f"[red]policy refused:[/red] {exc}", soft_wrap=True)
         return 2
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
-        console.print(f"[red]sim2sim failed:[/red] {exc}")
+        console.print(f"[red]sim2sim failed:[/red] {exc}", soft_wrap=True)
         return 2
     finally:
         if keyboard is not None:

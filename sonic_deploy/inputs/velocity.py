@@ -136,3 +136,22 @@ class TwistVelocity(_Velocity):
         now = self.clock() if self.clock else getattr(self, "_now", 0.0)
         with self._lock:
             return self._v.copy() if now - self._stamp <= self.timeout else np.zeros(3)
+
+
+class VelocityMux(_Velocity):
+    """The first source with a non-zero command wins (the operator's sticks before a planner's Twist)."""
+
+    def __init__(self, *sources: _Velocity):
+        self.sources = sources
+
+    def stamp(self, now: float) -> float:
+        for s in self.sources:
+            s.stamp(now)
+        return now
+
+    def command(self, t: float) -> np.ndarray:
+        for s in self.sources:
+            v = s.command(t)
+            if np.any(v != 0.0):
+                return v
+        return np.zeros(3)

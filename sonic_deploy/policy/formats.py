@@ -28,6 +28,8 @@ from sonic_deploy.policy.runner import PolicyRunner, make_session
 from sonic_deploy.robots.g1 import G1, RobotSpec
 
 FORMATS = ("sonic.policy/1", "beyondmimic", "holosoma.wbt", "holosoma.loco", "gear_sonic")
+EMBEDDED_MOTION = frozenset({"beyondmimic", "holosoma.wbt"})  # need no reference input
+VELOCITY_COMMANDED = frozenset({"holosoma.loco"})  # take a velocity command as their input
 WANTS = ("sonic.policy/1: metadata 'sonic' (JSON contract)",
          "beyondmimic: inputs obs+time_step and metadata joint_names",
          "holosoma: metadata dof_names/kp/kd with inputs obs+time_step (tracking, output ref_quat_xyzw) or actor_obs "

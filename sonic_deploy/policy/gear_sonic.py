@@ -21,14 +21,16 @@ implemented here (the ``g1`` encoder mode: a G1 motion as reference):
   ``motion_root_z_position`` (1 per frame). Terms of the other modes (``vr_*``, ``smpl_*``) are zero-filled, as the
   deploy does for the observations a mode does not require.
 
-All joint vectors are in Isaac Lab order (breadth-first), remapped by name to the G1's motor order. Gains, action
-scale and default pose are the deploy's constants (``policy_parameters.hpp``): kp = armature * (2 pi 10 Hz)^2,
+All joint vectors are in Isaac Lab order (breadth-first), remapped by name to the G1's motor order. Gains (unless
+the decoder's metadata carries ``kp``/``kd``, JSON lists in Unitree order), action scale and default pose are the
+deploy's constants (``policy_parameters.hpp``): kp = armature * (2 pi 10 Hz)^2,
 kd = 2 * 2 * armature * 2 pi 10 Hz, ankles and waist roll/pitch twice the 5020 values, action scale
 0.25 * effort / kp(single motor); q* = default + scale * action. 50 Hz.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,6 +198,19 @@ class GearSonicPolicy:
             if isinstance(got, int) and got != want:
                 raise ContractError(str(p), "graph input obs_dict dim", f"{want} (sum of {ck.config.name}'s terms)", got)
         self.kp, self.kd, self.default, self.action_scale = KP.copy(), KD.copy(), DEFAULT.copy(), ACTION_SCALE.copy()
+        self.gains_from = "the deploy's constants (policy_parameters.hpp)"
+        meta = self.dec.get_modelmeta().custom_metadata_map
+        for key in ("kp", "kd"):  # a decoder that carries its gains (JSON, Unitree order) overrides the table
+            if key in meta:
+                try:
+                    v = np.asarray(json.loads(meta[key]), np.float64)
+                except (json.JSONDecodeError, ValueError):
+                    v = np.zeros(0)
+                if v.shape != (29,) or not np.isfinite(v).all() or (v < 0).any():
+                    raise ContractError(str(ck.decoder), f"metadata_props[{key!r}]", "29 non-negative numbers (JSON, "
+                                        "Unitree order)", meta[key][:80])
+                setattr(self, key, v)
+                self.gains_from = f"{ck.decoder.name} metadata"
         self.control_dt = CONTROL_DT
         ahead = [(t.frames - 1) * t.step for t in self.enc_terms if t.base in MOTION]
         self.future_steps = max(ahead, default=0) + 1
@@ -210,7 +225,7 @@ class GearSonicPolicy:
                 "decoder terms": ", ".join(f"{t.name} {t.dim}" for t in self.dec_terms),
                 "encoder terms (g1)": ", ".join(f"{t.name} {t.dim}" for t in self.enc_terms if t.name in self.required),
                 "reference": f"{self.future_steps} control steps ahead ({(self.future_steps - 1) * CONTROL_DT:.2f} s)",
-                "joint order": "Isaac Lab, remapped by name", "control": "50 Hz"}
+                "joint order": "Isaac Lab, remapped by name", "control": "50 Hz", "gains": self.gains_from}
 
     # --- Policy protocol ---------------------------------------------------------------------------------
     def reset(self) -> None:
