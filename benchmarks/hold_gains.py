@@ -20,15 +20,15 @@ import json
 import sys
 from pathlib import Path
 
-import mujoco
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "deploy"))
 
 from sonic_deploy.control.controller import Controller, ControllerConfig, Mode  # noqa: E402
 from sonic_deploy.robots.g1 import G1, RobotSpec  # noqa: E402
 from sonic_deploy.robots.mujoco_robot import MujocoRobot  # noqa: E402
-from sonic_deploy.robots.scene import SceneConfig, load_model  # noqa: E402
+from _explicit_pd import ExplicitPdRobot  # noqa: E402  (the stand-in of tests/deploy/test_startup_gains.py)
 from sonic_deploy.utils.rotations import tilt_deg  # noqa: E402
 
 
@@ -70,39 +70,6 @@ def measure(factor: float, kd_exponent: float = 0.5, *, hold: float = 3.0, expli
 def holds(r: dict, max_tilt: float, max_joint_err: float) -> bool:
     return bool(r["finite"] and r["mode"] == Mode.RAMP.value and not r["faults"] and r["tilt_last_s_deg"] < max_tilt
                 and r["z_min_last_s"] > 0.65 and r["joint_err_last_s_rad"] < max_joint_err)
-
-
-class ExplicitPdRobot(MujocoRobot):
-    """The G1 scene with the motors' PD computed in Python every ``pd_dt`` (2 ms, explicit: torque from the state
-    at the start of the interval, held for it), as a motor driver fed at the command rate. MuJoCo's actuators are
-    zeroed; the torque goes in ``qfrc_applied``; physics steps at ``physics_dt`` inside each PD interval."""
-
-    def __init__(self, spec: RobotSpec = G1, *, pd_dt: float = 0.002, physics_dt: float = 0.001):
-        model = load_model(spec, SceneConfig(physics_dt=physics_dt))
-        model.actuator_gainprm[:, 0] = 0.0
-        model.actuator_biasprm[:, :3] = 0.0
-        super().__init__(spec, model=model, float32_io=True)
-        self.pd_dt = pd_dt
-        self._cmd = None
-
-    def apply(self, cmd, enabled=None) -> None:
-        self._cmd = cmd
-        self.data.ctrl[:] = 0.0
-
-    def advance(self, duration: float | None = None, steps: int | None = None) -> None:
-        duration = self.spec.control_dt if duration is None else duration
-        sub = int(round(self.pd_dt / self.model.opt.timestep))
-        for _ in range(int(round(duration / self.pd_dt))):
-            c = self._cmd
-            q, dq = self.data.qpos[self._qadr], self.data.qvel[self._dadr]
-            if c is None or not c.enable:
-                tau = np.zeros(self.spec.num_joints)
-            else:
-                tau = c.tau + c.kp * (c.q - q) + c.kd * (c.dq - dq)
-            self.data.qfrc_applied[self._dadr] = np.clip(tau, -self.spec.effort_limit, self.spec.effort_limit)
-            for _ in range(sub):
-                mujoco.mj_step(self.model, self.data)
-        self.tick_ms += int(round(duration * 1000))
 
 
 def main(argv=None) -> int:

@@ -23,6 +23,8 @@ from sonic_deploy.control.operator import DEFAULT_KEYS, OperatorQueue, check_key
 from sonic_deploy.control.remote import RemoteBindings, RemoteWatcher
 from sonic_deploy.control.safety import Fault, LimitWatch, SafetyConfig, check_state, clip_command, soft_limits
 from sonic_deploy.control.thermal import ThermalConfig, ThermalMonitor
+from sonic_deploy.inputs.base import ReferenceSource
+from sonic_deploy.policy.base import Policy
 from sonic_deploy.robots.base import JointCommand, RobotState
 from sonic_deploy.robots.g1 import G1, RobotSpec
 from sonic_deploy.teleop.input import TeleopConfig
@@ -83,8 +85,8 @@ class ControllerConfig:
 
 
 class Controller:
-    def __init__(self, spec: RobotSpec = G1, policy=None, reference=None, cfg: ControllerConfig | None = None,
-                 operator_queue: OperatorQueue | None = None):
+    def __init__(self, spec: RobotSpec = G1, policy: Policy | None = None, reference: ReferenceSource | None = None,
+                 cfg: ControllerConfig | None = None, operator_queue: OperatorQueue | None = None):
         """``operator_queue``: where other threads' operator actions arrive (a keyboard reader, services); the
         controller drains it at the start of each step (default: its own, fed by :meth:`operator`)."""
         self.spec = spec
@@ -99,6 +101,7 @@ class Controller:
         self.faults: list[Fault] = []
         self.transitions: list[tuple[float, str]] = []
         self._requested: Mode | None = Mode.DAMPING if self.cfg.auto else None
+        self._auto = self.cfg.auto  # time-sequenced start-up; off after the first operator action or fault
         self._ramp_start_q: np.ndarray | None = None
         self._last_q: np.ndarray | None = None
         self.active_since: float | None = None
@@ -114,6 +117,7 @@ class Controller:
     # --- operator interface --------------------------------------------------------------------------
     def request(self, mode: Mode | str) -> None:
         self._requested = Mode(mode)
+        self._auto = False
 
     def estop(self, now: float, detail: str = "operator") -> None:
         self._fault(Fault("estop", None, None, now, detail), now)
@@ -131,6 +135,7 @@ class Controller:
         if state is not None:
             actions += [(a, "remote") for a in self.remote.update(state.wireless_remote)]
         for action, source in actions:
+            self._auto = False  # the operator has taken over from the time-sequenced start-up
             if action != "estop" or not self.operator_log or self.operator_log[-1][1:] != (action, source):
                 self.operator_log.append((now, action, source))
             if action == "estop":
@@ -232,7 +237,7 @@ class Controller:
                 if req == Mode.ACTIVE and self.mode != Mode.RAMP:
                     req = Mode.RAMP  # the policy starts only from the held default pose
                 self._enter(req, now, state)
-        if self.cfg.auto:
+        if self._auto:
             t = now - self.mode_since
             if self.mode == Mode.DAMPING and t >= self.cfg.damping_duration:
                 self._enter(Mode.RAMP, now, state)
@@ -304,6 +309,7 @@ class Controller:
     # --- faults ---------------------------------------------------------------------------------------
     def _fault(self, fault: Fault, now: float) -> None:
         self.faults.append(fault)
+        self._auto = False
         log.error("fault -> damping: %s", fault)
         if self.mode != Mode.ESTOP:
             self.mode = Mode.ESTOP

@@ -43,14 +43,18 @@ class SafetyConfig:
 
     state_timeout: float = 0.1  # s without a fresh robot state
     input_timeout: float = 0.5  # s without a fresh reference input (active mode); >= teleop hold + ease
-    # rad past the model's joint range before a measured position counts (see the measurement below), and for
-    # how long (s) it must stay past; beyond position_margin_immediate it is a fault in the same period.
-    # Measured (benchmarks/joint_excursions.py, the scene, 200 Hz physics): holosoma's G1 whole-body-tracking
-    # policy on its dance clip goes up to 0.083 rad past (left ankle roll) for at most 0.10 s at a time; the
-    # shipped policy on the synthetic clips stays inside. Margin 0.15 rad (1.8x the largest), 0.25 s (2.5x).
+    # rad past the model's joint range before a measured position counts, for how long (s) it must stay past, and
+    # past how much it is a fault in the same period. Measured (benchmarks/joint_excursions.py: sonic-deploy
+    # sim2sim in-process, the controller's view at 50 Hz): holosoma's G1 whole-body-tracking PPO policy over its
+    # 131.5 s dance goes up to 0.099 rad past (left ankle roll, at 0.361 against 0.262; the longest stretch past
+    # that joint's range 0.12 s, 0.28 s in all), waist pitch 0.024 rad for 0.14 s (the longest stretch past any
+    # range), while tracking (mean joint error 0.106 rad); the shipped policy on the six synthetic clips stays
+    # within 0.006 rad (0.06 s). (holosoma's FastSAC dance policy falls at 1.3 s here and at 4.3 s in a plain
+    # MuJoCo loop: not used.) Chosen: margin 0.15 rad (1.5x the largest), persistence 0.25 s (1.8x the longest
+    # stretch past any range), at once past 0.25 rad (2.5x).
     position_margin: float = 0.15
     position_persistence: float = 0.25
-    position_margin_immediate: float = 0.35
+    position_margin_immediate: float = 0.25
     velocity_factor: float = 1.5  # |dq| above factor * velocity limit is a fault
     torque_factor: float = 1.2  # |tau| above factor * effort limit is a fault
     max_tilt_deg: float = 60.0  # pelvis tilt beyond this: fell

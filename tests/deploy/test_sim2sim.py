@@ -31,7 +31,7 @@ def policy_path(tmp_path_factory):
 
 
 def test_dds_lockstep_equals_inprocess(clip_path, policy_path, dds_cfg):
-    cfg = Sim2SimConfig(duration=3.0, domain_id=dds_cfg.domain_id)
+    cfg = Sim2SimConfig(duration=4.0, domain_id=dds_cfg.domain_id)  # active from 2.52 s (field configuration)
     a, _ = run_inprocess(policy_path, clip_path, cfg)
     cfg.through_dds = True
     b, _ = run_through_dds(policy_path, clip_path, cfg)
@@ -44,7 +44,7 @@ def test_dds_lockstep_equals_inprocess(clip_path, policy_path, dds_cfg):
     assert abs(a.mpjpe_root_mm - b.mpjpe_root_mm) < TOL_MPJPE_MM
     assert abs(a.joint_error_rad - b.joint_error_rad) < TOL_JOINT_RAD
     assert a.mpjpe_root_mm < 60.0 and a.joint_error_rad < 0.05  # it actually tracks the squat
-    steps = int(round(3.0 / 0.02))
+    steps = int(round(4.0 / 0.02))
     assert b.dds["commands_sent"] == steps == b.dds["bridge_commands_received"]
     assert b.dds["states_bad_crc"] == 0 and b.dds["bridge_commands_bad_crc"] == 0
     assert b.dds["states_received"] >= steps
