@@ -5,11 +5,14 @@ themselves align the motion), with the root pose and tracked-body positions from
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
+from sonic_deploy.motion.clip import MotionClip
+from sonic_deploy.motion.kinematics import Kinematics
 from sonic_deploy.policy.kinematics import G1Kinematics
 from sonic_deploy.utils.rotations import quat_mul, quat_to_mat, yaw_of
 
@@ -60,3 +63,11 @@ class RebasedReference:
         return ReferenceFrames(times=np.array([step * self.dt]), joint_pos=joint_pos[None], joint_vel=joint_vel[None],
                                root_pos=root_pos[None], root_quat=root_quat[None], body_pos_w=body[None],
                                body_names=self.body_names)
+
+
+def export_clip(policy, name: str | None = None) -> MotionClip:
+    """A policy's embedded motion as a canonical clip (root from the anchor by kinematics, bodies and velocities by
+    forward kinematics). Evaluation material: the publisher's motion, never training data."""
+    frames = policy.motion_frames()
+    return Kinematics(policy.spec).from_joint_trajectory(
+        name or Path(policy.path).stem, frames["fps"], frames["root_pos"], frames["root_quat"], frames["joint_pos"])
