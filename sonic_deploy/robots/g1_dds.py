@@ -40,7 +40,8 @@ class G1DdsRobot:
     def wait_connected(self, timeout_s: float = 10.0) -> bool:
         t_end = time.monotonic() + timeout_s
         while time.monotonic() < t_end:
-            if self.link.matched_in() and self.link.matched_out() and self.read_state() is not None:
+            state = self.read_state()  # also runs the link's discovery poll
+            if state is not None and self.link.matched_in() and self.link.matched_out():
                 return True
             self.link.wait(0.05)
         return False

@@ -3,6 +3,7 @@
 import time
 
 import numpy as np
+import pytest
 
 from sonic_deploy.bridge.server import BridgeConfig, MujocoBridge
 from sonic_deploy.dds.channel import lowcmd_writer, lowstate_reader, participant
@@ -50,3 +51,60 @@ def test_bridge_lockstep_pd_and_crc_rejection(dds_cfg):
     assert abs(last.q[j] - (G1.default_joint_pos[j] + 0.5)) < 0.1  # the shoulder followed its target
     np.testing.assert_allclose(np.linalg.norm(last.quaternion), 1.0, atol=1e-5)  # IMU from the pelvis sensors
     assert abs(last.accelerometer[2]) > 5.0  # gravity seen by the accelerometer while standing
+
+
+# --- virtual gantry -------------------------------------------------------------------------------------------
+def _hang(release: str, seconds: float = 2.0, commands=None):
+    """Step a MuJoCo G1 with limp motors (then ``commands(t) -> (enabled, q, kp)``) on the gantry; pelvis z, tilt."""
+    from sonic_deploy.bridge.gantry import Gantry, GantryConfig
+    from sonic_deploy.robots.base import JointCommand
+    from sonic_deploy.robots.mujoco_robot import MujocoRobot
+    from sonic_deploy.utils.rotations import tilt_deg
+
+    robot = MujocoRobot(G1, float32_io=False)
+    gantry = Gantry(GantryConfig(release=release, release_after_s=1.0), G1, robot.model, robot.data)
+    pelvis = robot.model.body("pelvis").id
+    dt = robot.model.opt.timestep
+    low_z, max_tilt = np.inf, 0.0
+    for k in range(int(seconds / dt)):
+        t = k * dt
+        if commands is not None and k % G1.decimation == 0:
+            enabled, q, kp = commands(t)
+            robot.apply(JointCommand(q=q, dq=np.zeros(29), tau=np.zeros(29), kp=kp, kd=G1.hold_kd), enabled=enabled)
+            gantry.observe(t, enabled, q, kp)
+        gantry.tick(t)
+        gantry.apply()
+        robot.advance(steps=1)
+        low_z = min(low_z, robot.data.xpos[pelvis][2])
+        max_tilt = max(max_tilt, float(tilt_deg(robot.data.qpos[3:7])))
+    return gantry, low_z, max_tilt, robot
+
+
+def test_gantry_holds_a_limp_g1_upright():
+    gantry, low_z, tilt, _ = _hang("manual")
+    assert gantry.engaged and low_z > 0.70 and tilt < 15.0  # hangs at about its standing height (0.79 m)
+    off, low_z_off, _, _ = _hang("off")
+    assert not off.engaged and low_z_off < 0.5  # without it the limp robot collapses
+
+
+def test_gantry_auto_release_needs_sustained_stiff_standing_commands():
+    on = np.ones(29, bool)
+    stand = lambda t: (on, G1.default_joint_pos.copy(), G1.hold_kp.copy())  # noqa: E731
+    gantry, _, _, robot = _hang("auto", 1.0, stand)
+    assert not gantry.engaged and gantry.released_at == pytest.approx(0.25, abs=0.03)
+    assert not robot.data.xfrc_applied.any()
+    # stiff but far from standing (a squat), or standing but soft: it keeps holding
+    squat = G1.default_joint_pos.copy()
+    squat[[3, 9]] += 0.5
+    for cmd in (lambda t: (on, squat, G1.hold_kp.copy()), lambda t: (on, G1.default_joint_pos.copy(), 0.1 * G1.kp)):
+        g, _, _, _ = _hang("auto", 1.0, cmd)
+        assert g.engaged
+    # an interruption restarts the count
+    flicker = lambda t: (on, G1.default_joint_pos.copy(), G1.hold_kp * (0.0 if 0.2 <= t < 0.22 else 1.0))  # noqa: E731
+    g, _, _, _ = _hang("auto", 1.0, flicker)
+    assert g.released_at == pytest.approx(0.22 + 0.25, abs=0.03)
+
+
+def test_gantry_timer_release():
+    gantry, _, _, _ = _hang("timer", 1.5)
+    assert not gantry.engaged and gantry.released_at == pytest.approx(1.0, abs=0.01)
