@@ -59,6 +59,12 @@ if [[ ",$EXTRAS," == *",ros2,"* ]] && [ -z "${ROS_DISTRO:-}" ]; then
   .venv/bin/python -c "import rclpy, std_srvs.srv, sensor_msgs.msg, diagnostic_msgs.msg, geometry_msgs.msg" \
     || { echo "[install] error: the ROS 2 wheels are installed but rclpy does not import" >&2; exit 1; }
 fi
+if [[ ",$EXTRAS," == *",dev,"* ]]; then
+  # Unitree's Python SDK as a DDS test peer (tests/deploy/test_unitree_sdk_peer.py); --no-deps: the wheel pins
+  # cyclonedds==0.10.2 (and opencv), which would replace the deploy extra's cyclonedds 11
+  echo "[install] unitree-sdk2 (test peer, no dependencies)"
+  "${PIP[@]}" install --no-deps "unitree-sdk2==1.0.1"
+fi
 echo "[install] G1 robot model"
 .venv/bin/sonic-motion fetch-robot
 echo "[install] holosoma's published G1 policies (PyPI holosoma-inference, pinned, sha256-checked; ONNX files only)"

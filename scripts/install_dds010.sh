@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A second environment (.venv-dds010, Python 3.11) with cyclonedds 0.10.2, the DDS version Unitree's SDK pins and
 # the G1's firmware is reported to run. tests/field/test_dds_interop.py runs the MuJoCo bridge in it against a
-# driver on the main environment's cyclonedds 11.0.1. Needs the CycloneDDS C library 0.10.2 (Debian 12:
-# apt-get install cyclonedds-dev; this script installs it when run as root and SONIC_APT=1 or CI=true).
+# driver on the main environment's cyclonedds 11.0.1; tests/deploy/test_unitree_sdk_peer.py runs Unitree's SDK in
+# it. Needs the CycloneDDS C library 0.10.2 (Debian 12: apt-get install cyclonedds-dev; this script installs it when
+# run as root and SONIC_APT=1 or CI=true).
 # PyPI has no cp311 wheel for cyclonedds 0.10.2: it builds from the sdist against the system library, with
 # CYCLONEDDS_HOME pointing at a folder whose include/lib/bin link to the system ones. Safe to run again.
 set -euo pipefail
@@ -40,4 +41,7 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.vers
 fi
 "${PIP[@]}" install "numpy>=1.26" "mujoco>=4.0,<4.1" "pyyaml>=6"
 "${PIP[@]}" install --no-deps -e .
+# Unitree's Python SDK on the cyclonedds it pins (tests/deploy/test_unitree_sdk_peer.py); its opencv dependency is
+# for cameras, which the peers do not use
+"${PIP[@]}" install --no-deps "unitree-sdk2==1.0.1" || echo "[dds010] warning: unitree-sdk2 not installed; its 0.10.2 peer tests will be skipped" >&2
 echo "[dds010] done: $("$VENV/bin/python" -c 'import importlib.metadata as m, mujoco; print("cyclonedds", m.version("cyclonedds"), "mujoco", mujoco.__version__)')"
