@@ -14,8 +14,22 @@ import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from sonic_deploy.config.loader import load_controller_config
+
 ROBOTS = ("sim", "real")
 INPUTS = ("motion", "teleop", "smpl", "stream", "tokens")
+
+
+def _policy_brings_its_input(path: str) -> bool:
+    """A policy that embeds its motion (BeyondMimic, holosoma tracking) or walks on ~/cmd_vel (holosoma locomotion)
+    needs no motion clip; a file that is no policy is refused later, naming it."""
+    from sonic_deploy.policy.contract import ContractError  # onnxruntime: only to look at the policy file
+    from sonic_deploy.policy.formats import EMBEDDED_MOTION, VELOCITY_COMMANDED, detect
+
+    try:
+        return detect(path) in EMBEDDED_MOTION | VELOCITY_COMMANDED
+    except ContractError:
+        return False
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 UINT8_KINDS = ("byte", "uint8")  # sonic_deploy.dds.idl.UINT8_KINDS: how the one-byte IDL members are described
 
@@ -123,18 +137,19 @@ class NodeParams:
         return DdsConfig.for_network(self["network_interface"], self["domain_id"], split_peers(self["dds.peers"]),
                                      self["dds.uint8_kind"])
 
-    def controller_config(self):
-        from sonic_deploy.control.controller import ControllerConfig
-        from sonic_deploy.control.safety import SafetyConfig
-
-        c, s = self.group("controller"), self.group("safety")
-        thermal = None
-        if self["thermal.enabled"]:
-            from sonic_deploy.control.thermal import ThermalConfig
-
-            thermal = ThermalConfig(warn=self["thermal.warn"], limit=self["thermal.limit"])
-        return ControllerConfig(ramp_duration=c["ramp_duration"], auto=c["auto"], damping_duration=c["damping_duration"],
-                                hold_duration=c["hold_duration"], safety=SafetyConfig(**s), thermal=thermal)
+    def controller_config(self, field_config: str | Path | None = None):
+        """The controller configuration every entry point uses (:func:`sonic_deploy.config.load_controller_config`
+        for this ``robot``: the packaged g1_field.yaml, then ``field_config``, then the node's controller, safety,
+        teleop and thermal parameters on top)."""
+        over = {f"{section}.{k}": v for section in ("controller", "safety") for k, v in self.group(section).items()}
+        t = self.group("teleop")
+        over.update({f"teleop.{k}": t[k] for k in ("smoothing_tau", "hold_time", "ease_time", "resume_time",
+                                                   "auto_calibrate")})
+        over.update({"teleop.operator_height": t["operator_height"] or None,  # 0: measured (ROS 2 has no null)
+                     "teleop.operator_arm_length": t["operator_arm_length"] or None,
+                     "thermal.enabled": self["thermal.enabled"], "thermal.warn": self["thermal.warn"],
+                     "thermal.limit": self["thermal.limit"]})
+        return load_controller_config(self["robot"], field_config, over)
 
 
 def flatten(d: dict, prefix: str = "") -> dict:
@@ -184,7 +199,7 @@ def validate_params(raw: dict, source: str = "") -> NodeParams:
             if err:
                 raise ParamError(name, err, v, source)
         values[name] = v
-    if values["input"] == "motion" and not values["motion"]:
+    if values["input"] == "motion" and not values["motion"] and not _policy_brings_its_input(values["policy"]):
         raise ParamError("motion", "a clip (.npz) or a folder of clips when input is 'motion'", values["motion"], source)
     if values["input"] in ("teleop", "tokens"):  # the token input uses the same dropout times
         total = values["teleop.hold_time"] + values["teleop.ease_time"]
