@@ -256,3 +256,35 @@ def test_crc_corrupted_lowstate_is_dropped_then_stale(dds_cfg):
     cmd = ctrl.step(st, now)
     assert ctrl.fault.cause == "state_stale"
     assert_damping(cmd)
+
+
+def test_real_tracking_policy_excursion_is_not_a_fault():
+    """holosoma's published G1 whole-body-tracking policy pushes the left ankle roll about 0.1 rad past the model's
+    range 47.5 s into its dance while tracking well (benchmarks/joint_excursions.py). Through sim2sim it runs past
+    that point with no limit fault; replayed through the limit check, the old rule (0.05 rad, no persistence)
+    would have damped it, as would a check at the range itself."""
+    from sonic_deploy.control.safety import LimitWatch
+    from sonic_deploy.policy.holosoma_assets import holosoma_model
+    from sonic_deploy.sim2sim import Sim2SimConfig, resolve_config, run
+
+    try:
+        policy = holosoma_model("wbt")
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    cfg = resolve_config(policy, Sim2SimConfig(duration=None))
+    c = cfg.controller_config()
+    cfg.duration = round(c.damping_duration + c.ramp_duration + c.hold_duration + 48.2, 2)
+    report, (trace, ticks, qpos, _) = run(policy, None, cfg)
+    assert report.completed and not report.fell and report.faults == [], report.faults
+    q = np.asarray(qpos)[:, 7:36]
+    over = np.maximum(G1.joint_lower - q, q - G1.joint_upper).max(axis=0)
+    ankle = G1.joint_names.index("left_ankle_roll_joint")
+    assert 0.07 < over[ankle] < SafetyConfig().position_margin
+
+    def faults(**safety):
+        watch = LimitWatch(G1, SafetyConfig(**safety))
+        return [f for k, qk in enumerate(q) if (f := watch.check(qk, k * DT)) is not None]
+
+    assert faults() == []
+    assert faults(position_margin=0.05, position_persistence=0.0)  # the old rule
+    assert faults(position_margin=0.0, position_persistence=0.0)  # at the range itself
