@@ -11,7 +11,7 @@ run on any machine. :meth:`DdsConfig.for_network` builds either. Writers and rea
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cyclonedds._clayer import ddspy_take, ddspy_write
 from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
@@ -42,6 +42,8 @@ class DdsConfig:
     uint8_kind: str = "byte"
     # also serve peers whose one-byte members are described the other way (see sonic_deploy.dds.endpoints)
     adapt_uint8: bool = True
+    # accept Fast DDS's type objects (see xml()); only Cyclone DDS 0.11 and later know the setting
+    accept_fastdds_types: bool = field(default_factory=lambda: cyclonedds_version() >= (0, 11))
 
     @classmethod
     def for_network(cls, interface: str, domain_id: int = 0, peers: tuple[str, ...] = (),
@@ -66,9 +68,15 @@ class DdsConfig:
         peers = "".join(f'<Peer address="{p}"/>' for p in self.peers)
         disc = (f"<Discovery><ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>60"
                 f"</MaxAutoParticipantIndex><Peers>{peers}</Peers></Discovery>") if self.peers else ""
+        # Fast DDS (ROS 2's rmw_fastrtps) writes collection element flags with both XTypes "try construct" bits 0;
+        # Cyclone 0.11+ rejects such type objects, printing "ddsi_xt_type_init_impl with invalid type object" each
+        # time one of its endpoints meets a Fast DDS one on a topic, unless told to accept them (0.10 has no such
+        # check and no such setting, and refuses unknown settings)
+        compat = ("<Compatibility><AllowInvalidTryConstruct>true</AllowInvalidTryConstruct></Compatibility>"
+                  if self.accept_fastdds_types else "")
         return (f'<CycloneDDS><Domain id="any"><General><Interfaces>{iface}</Interfaces>'
                 f'<AllowMulticast>{"true" if self.multicast else "false"}</AllowMulticast></General>'
-                f"{disc}</Domain></CycloneDDS>")
+                f"{disc}{compat}</Domain></CycloneDDS>")
 
     def env(self) -> dict[str, str]:
         """Environment for a child process using the same settings (``CYCLONEDDS_URI``)."""
