@@ -1,7 +1,8 @@
 """Forward kinematics of the G1 for adapters: an anchor body's pose from the IMU and joints, and a reference
 motion's root and body positions from an anchor pose (a policy that embeds only its anchor's pose and joints).
 
-One MuJoCo model without floor, loaded lazily (the scene's G1, so body names are the MJCF's).
+One MuJoCo model without floor (the scene's G1, so body names are the MJCF's), compiled when the adapter is built:
+never inside the control loop, where compiling the model would stall the first active step for seconds.
 """
 
 from __future__ import annotations
@@ -17,17 +18,14 @@ from sonic_deploy.utils.rotations import quat_conj, quat_mul
 class G1Kinematics:
     def __init__(self, spec: RobotSpec):
         self.spec = spec
-        self._model: mujoco.MjModel | None = None
-
-    @property
-    def model(self) -> mujoco.MjModel:
-        if self._model is None:
-            self._model = load_model(self.spec, SceneConfig(add_floor=False))
-            self._data = mujoco.MjData(self._model)
-        return self._model
+        self.model = load_model(spec, SceneConfig(add_floor=False))
+        self._data = mujoco.MjData(self.model)
+        self._ids: dict[str, int] = {}
 
     def body_id(self, name: str) -> int:
-        return self.model.body(name).id
+        if name not in self._ids:
+            self._ids[name] = self.model.body(name).id
+        return self._ids[name]
 
     def _fk(self, root_pos, root_quat, q) -> mujoco.MjData:
         model = self.model
