@@ -131,3 +131,15 @@ def test_contract_roundtrip():
     assert back.obs_encoder == [TermSpec("vr_3point_pos", 9, 1, 1.0), TermSpec("vr_3point_ori", 18, 1, 1.0)]
     assert json.loads(c.to_json())["observation_layout"]["obs_proprio"][0] == {
         "name": "base_ang_vel", "dim": 3, "history": 1, "scale": 1.0}
+
+
+def test_sonic_runner_and_token_decoder_implement_the_declared_policy_protocol(tmp_path):
+    from sonic_deploy.policy.base import Policy
+    from sonic_deploy.policy.tokens import TokenPolicy
+
+    runner = PolicyRunner(write_tracking_policy(tmp_path / "p.onnx"))
+    assert isinstance(runner, Policy) and runner.format == "sonic.policy/1"
+    tok = TokenPolicy("policies/g1_sonic_smoke/policy.onnx")
+    assert isinstance(tok, Policy) and tok.format == "sonic.tokens/1" and tok.path.endswith("policy.onnx")
+    for name in ("reset", "reference_times", "observe", "term_at", "infer", "commit", "targets"):
+        assert callable(getattr(Policy, name))
