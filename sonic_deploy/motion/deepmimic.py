@@ -174,7 +174,8 @@ def fetch_data(motion_set: str | Path = "deepmimic", out: Path | None = None, wh
         Path(tmp).write_text(json.dumps({"motion_set": str(ms.path), "retarget_version": RETARGET_VERSION,
                                          "clips": entries}, indent=1))
     ordered = [rows[n] for n in names]
-    write_quality(out, ordered)
+    every = [entries[n]["report"] for n in (*ms.train, *ms.held_out, *ms.extra) if n in entries]
+    write_quality(out, every)
     (out / "PROVENANCE.txt").write_text(PROVENANCE.format(**ms.source)
                                         + f"Retargeted to the Unitree G1 by sonic-motion fetch-data; split from "
                                           f"{ms.path.name}: train/ for training, held_out/ never trained on.\n")

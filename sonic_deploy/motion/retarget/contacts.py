@@ -19,7 +19,7 @@ class ContactConfig:
     speed: float = 0.30  # m/s horizontal (G1 scale): slow enough to be planted
     min_frames: int = 3  # shorter phases are noise
     max_gap_frames: int = 2  # shorter lifts inside a phase are noise
-    blend_s: float = 0.10  # swing <-> planted blend before and after each phase
+    blend_s: float = 0.20  # swing <-> planted blend before and after each phase
     clearance: float = 0.01  # m: lowest a swing foot goes (G1 sole above the floor)
 
 

@@ -3,9 +3,10 @@
 Each frame is solved to convergence from the previous frame's answer. Position tasks put a point of a G1 body
 on a target, either in the world or relative to another G1 body (``anchor``: an elbow placed from the G1's
 own shoulder, so limb directions transfer while the G1 keeps its own bone lengths); rotation tasks align a
-body frame. Joint limits are hard (the iterate is clipped into the range after each step); a weak pull toward
-the default pose settles the directions the tasks leave free. Damping only slows the steps, it does not bias
-a reachable solution, so the answer carries no lag from frame to frame.
+body frame. Joint limits are hard (the iterate is clipped into the range after each step); weak pulls toward
+the previous frame's joints and the default pose settle the directions the tasks leave free (an arm held
+straight can turn about itself), so the solution does not flip between equally good branches. Damping only
+slows the steps, it does not bias a reachable solution, so the answer carries no lag from frame to frame.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class IKConfig:
     first_frame_iterations: int = 200
     damping: float = 1e-3
     posture_weight: float = 1e-3  # pull of the joints toward the default pose
+    previous_weight: float = 2e-2  # pull toward the previous frame: picks, among equal fits, the nearest one
     max_step: float = 0.3  # rad (and m) per iteration
     tolerance: float = 1e-5  # stop when the largest step is below this
 
@@ -118,7 +120,9 @@ class G1IK:
         err = np.zeros(rows)
         w = np.concatenate([np.repeat(point_weights, 3), np.repeat(frame_weights, 3)])
         reg = np.full(nv, cfg.damping)
-        reg[6:] += cfg.posture_weight
+        q_prev = qpos[self._qadr].copy()
+        w_prev = cfg.previous_weight if max_change is not None else 0.0
+        reg[6:] += cfg.posture_weight + w_prev
         jdof = np.arange(6, nv)
         for _ in range(iterations or cfg.iterations):
             self.forward(q)
@@ -145,7 +149,7 @@ class G1IK:
             H = JW @ J
             H[np.diag_indices(nv)] += reg
             g = JW @ err
-            g[jdof] += cfg.posture_weight * (self.default - q[self._qadr])
+            g[jdof] += cfg.posture_weight * (self.default - q[self._qadr]) + w_prev * (q_prev - q[self._qadr])
             dq = np.linalg.solve(H, g)
             step = np.abs(dq).max()
             if step > cfg.max_step:

@@ -20,6 +20,7 @@ SMPL_JOINT_NAMES: tuple[str, ...] = (
     "left_hand", "right_hand",
 )
 SMPL_INDEX = {n: i for i, n in enumerate(SMPL_JOINT_NAMES)}
+NUM_SMPL = len(SMPL_JOINT_NAMES)
 # Joints the retargeter cannot do without; ``foot`` is the toe end of the foot (SMPL's L_Foot/R_Foot).
 REQUIRED_JOINTS: tuple[str, ...] = (
     "pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_foot",
