@@ -43,7 +43,7 @@ def test_g1_stands_under_hold_gains():
     assert torch.stack(heights).min() > 0.72
     assert s.root_pos_w[:, :2].norm(dim=-1).max() < 0.1  # no walking away
     assert torch.stack(speeds).mean() < 0.1
-    assert (s.joint_pos - targets).abs().max() < 0.05
+    assert (s.joint_pos - targets).abs().max() < 0.07  # ankle pitch under the weight: 0.055 rad at 8x hold kp
     # the feet carry the robot's weight on average (33.3 kg * 9.81 = 327 N)
     mean_force = torch.stack(forces).mean()
     assert 250 < mean_force < 400, mean_force
