@@ -106,9 +106,10 @@ def smpl_sample_from_array(data) -> dict:
             "smpl_joints": j}
 
 
-def input_diagnostics(kind: str, reference, now: float, *, received: int | None = None,
+def input_diagnostics(kind: str, reference, now: float, *, received: int | None = None, tracking=None,
                       hardware_id: str = "g1") -> dict:
-    """The reference input's entry of ``/diagnostics``: OK while it has data, WARN while it waits for the first."""
+    """The reference input's entry of ``/diagnostics``: OK while it has data, WARN while it waits for the first;
+    ``tracking`` (mean joint error in rad or None, seconds) of the reference since it started."""
     stamp = reference.stamp(now) if reference is not None else -math.inf
     age = now - stamp
     count = received if received is not None else getattr(reference, "received", None)
@@ -119,6 +120,8 @@ def input_diagnostics(kind: str, reference, now: float, *, received: int | None 
         values += [("clip", str(getattr(reference, "name", ""))),
                    ("clip_time", f"{float(reference.clip_time(reference._t_last)):.3f}"),
                    ("rate", f"{reference.rate:.3f}")]
+    if tracking is not None and tracking[0] is not None:
+        values += [("joint_error_rad", f"{tracking[0]:.4f}"), ("tracked_s", f"{tracking[1]:.2f}")]
     waiting = not math.isfinite(age)
     return {"level": WARN if waiting else OK, "name": "sonic_deploy: input", "hardware_id": hardware_id,
             "message": f"{kind}: " + ("waiting for data" if waiting else "live"), "values": values}

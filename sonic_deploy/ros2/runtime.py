@@ -67,6 +67,7 @@ class DeployRuntime:
         self.keyboard = None
         self.loop = None
         self.steps = 0
+        self._track_since, self._track_sum, self._track_n = None, 0.0, 0
         self.smpl_received = 0
         self.last_state = None
         if params["recording.enabled"]:
@@ -138,9 +139,28 @@ class DeployRuntime:
             cmd = step(state, now)
             self.robot.write_command(cmd)
             self.last_state = state
+            self._track(state)
         with self._stepped:
             self.steps += 1
             self._stepped.notify_all()
+
+    def _track(self, state) -> None:
+        """Joint tracking error of the reference since it (re)started: mean |q - q_ref| over the active steps, the
+        definition of sonic_deploy.sim2sim's joint_error_rad (the state each step saw against that step's frame)."""
+        c = self.controller
+        fr = c.last_frames  # a policy with its motion embedded reports what it tracked
+        fr = fr if getattr(fr, "joint_pos", None) is not None else getattr(self.policy, "last_reference", None)
+        if c.mode.value != "active" or state is None or fr is None or fr.joint_pos is None:
+            return
+        if c.active_since != self._track_since:
+            self._track_since, self._track_sum, self._track_n = c.active_since, 0.0, 0
+        self._track_sum += float(abs(state.q - fr.joint_pos[0]).mean())
+        self._track_n += 1
+
+    def tracking(self) -> tuple[float | None, float]:
+        """(mean joint error in rad, seconds tracked) of the current reference since it started."""
+        n = self._track_n
+        return (self._track_sum / n if n else None), n * self.spec.control_dt
 
     def start_loop(self, stdin=None) -> None:
         """The 50 Hz control thread; the teleop server; the keyboard when ``stdin`` (default: sys.stdin) is a
@@ -345,11 +365,11 @@ class DeployRuntime:
         if self.loop is not None:
             out.append(messages.loop_diagnostics(self.loop.stats, self.spec.control_dt))
         out.append(messages.input_diagnostics(self.params["input"], self.reference, now, received=self.smpl_received
-                                              if self.smpl is not None else None))
+                                              if self.smpl is not None else None, tracking=self.tracking()))
         return out
 
     def tokens(self) -> list[int]:
-        return messages.token_list(self.policy.tokens)
+        return messages.token_list(getattr(self.policy, "tokens", None))  # token policies only
 
 
 def _isatty(stream) -> bool:

@@ -24,7 +24,7 @@ CONFIG = PKG / "config" / "g1.yaml"
 NODE = PKG / "scripts" / "sonic_deploy_node"
 POLICY = Path(__file__).resolve().parents[2] / "policies" / "g1_sonic_smoke" / "policy.onnx"
 ROS_DOMAIN = 20 + os.getpid() % 70  # this run's ROS 2 domain (Fast DDS: 0..101)
-UNITREE_DOMAIN = 120 + os.getpid() % 100  # this run's rt/lowstate, rt/lowcmd domain
+UNITREE_DOMAIN = 100 + os.getpid() % 60  # this run's rt/lowstate, rt/lowcmd domain; modules use +0..+9
 
 
 def require_rclpy():
@@ -123,6 +123,7 @@ class Client:
         self.diag: dict[str, dict] = {}
         self.diag_count = 0
         self.tokens: list[list[int]] = []
+        self._clients: dict = {}
         self.node.create_subscription(JointState, "/joint_states", self._on_js, be)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, be)
         self.node.create_subscription(Int32MultiArray, "/sonic_deploy/tokens", lambda m: self.tokens.append(list(m.data)), be)
@@ -157,16 +158,18 @@ class Client:
         return wait_for(lambda: pub.get_subscription_count() > 0, timeout)
 
     def call(self, service: str, timeout: float = 10.0):
+        """A Trigger call. One client per service, kept: a client made just before its call may miss the reply
+        (the service's reply writer has not matched the new client's reader yet)."""
         from std_srvs.srv import Trigger
 
-        cli = self.node.create_client(Trigger, f"/sonic_deploy/{service}")
-        try:
+        cli = self._clients.get(service)
+        if cli is None:
+            cli = self._clients[service] = self.node.create_client(Trigger, f"/sonic_deploy/{service}")
             assert cli.wait_for_service(timeout_sec=timeout), f"service /sonic_deploy/{service} not found"
-            fut = cli.call_async(Trigger.Request())
-            assert wait_for(fut.done, timeout), f"/sonic_deploy/{service} did not answer"
-            return fut.result()
-        finally:
-            self.node.destroy_client(cli)
+            time.sleep(0.5)  # discovery of the reply direction
+        fut = cli.call_async(Trigger.Request())
+        assert wait_for(fut.done, timeout), f"/sonic_deploy/{service} did not answer"
+        return fut.result()
 
     def mode(self) -> str | None:
         c = self.diag.get("sonic_deploy: controller")
