@@ -25,6 +25,9 @@ import threading
 import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
+from sonic_deploy.teleop.input import TeleopConfig
+
+_DROPOUT = TeleopConfig()  # one home for the live inputs' dropout times (the field configuration's teleop:)
 
 
 class TokenFormatError(ValueError):
@@ -77,8 +80,8 @@ def _smoothstep(x: float) -> float:
 class TokenStreamInput:
     provides = frozenset({"tokens"})
 
-    def __init__(self, levels, num_tokens: int, safe_tokens, *, hold_time: float = 0.25, ease_time: float = 1.0,
-                 resume_time: float = 0.2):
+    def __init__(self, levels, num_tokens: int, safe_tokens, *, hold_time: float = _DROPOUT.hold_time,
+                 ease_time: float = _DROPOUT.ease_time, resume_time: float = _DROPOUT.resume_time):
         self.codec = FsqCodec(levels, num_tokens)
         self.safe = self.codec.check_indices(np.asarray(safe_tokens, np.int64))
         self.hold_time, self.ease_time, self.resume_time = float(hold_time), float(ease_time), float(resume_time)
