@@ -34,6 +34,7 @@ from sonic_deploy.control.remote import RemoteScript
 from sonic_deploy.control.safety import SafetyConfig
 from sonic_deploy.inputs.motion_player import MotionPlayer
 from sonic_deploy.inputs.velocity import VelocitySchedule
+from sonic_deploy.motion.motion_sets import split_of
 from sonic_deploy.policy.base import EmbeddedMotion, VelocityCommanded
 from sonic_deploy.policy.formats import load_policy
 from sonic_deploy.robots.base import JointCommand
@@ -506,5 +507,6 @@ def run_each_clip(policy_path, clips, cfg: Sim2SimConfig = Sim2SimConfig(), spec
         out[Path(clip_path).stem] = {
             "success": int(report.completed and not report.fell and not report.faults), "fell": report.fell,
             "mpjpe_global_mm": report.mpjpe_global_mm, "mpjpe_root_mm": report.mpjpe_root_mm,
-            "joint_error_rad": report.joint_error_rad, "realtime_factor": report.realtime_factor}
+            "joint_error_rad": report.joint_error_rad, "realtime_factor": report.realtime_factor,
+            "split": split_of(Path(clip_path).stem) or "other"}  # held_out clips are reported apart from train
     return out

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 
@@ -85,10 +86,44 @@ def load_motion_set(name_or_path: str | Path = "deepmimic") -> MotionSet:
                      clips=clips, **splits)
 
 
-def check_not_held_out(clip_names: list[str] | tuple[str, ...], motion_set: str | Path = "deepmimic") -> None:
-    """Raise if any of ``clip_names`` is a held-out clip of ``motion_set``: held-out stays held out."""
-    ms = load_motion_set(motion_set)
-    bad = sorted(set(clip_names) & set(ms.held_out))
+def check_not_held_out(clip_names: list[str] | tuple[str, ...], motion_set: str | Path | None = None) -> None:
+    """Raise if any of ``clip_names`` is held out (in ``motion_set``, or in any set): held-out stays held out."""
+    if motion_set is not None:
+        ms = load_motion_set(motion_set)
+        bad = sorted(set(clip_names) & set(ms.held_out))
+    else:
+        bad = sorted(n for n in set(clip_names) if split_of(n) == "held_out")
     if bad:
-        raise MotionSetError(f"clips {bad} are held out in {ms.path} (field 'held_out'); train on "
-                             f"{ms.default_out() / 'train'} instead")
+        raise MotionSetError(f"clips {bad} are held out (field 'held_out' of {config_dir() / 'motion_sets'}/*.yaml) "
+                             f"and never trained on; train on {cache_dir() / 'motions' / '<set>' / 'train'} instead")
+
+
+def split_of(clip: str) -> str | None:
+    """The split (train / held_out / extra) a clip name has in any motion set under configs/motion_sets."""
+    folder = config_dir() / "motion_sets"
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
+        ms = load_motion_set(path)
+        if clip in ms.clips:
+            return ms.split_of(clip) if clip in (*ms.train, *ms.held_out, *ms.extra) else None
+    return None
+
+
+def split_means(rows: list[dict], name_key: str = "motion") -> dict[str, dict]:
+    """Per split (held_out, train, extra; clips of no motion set: 'other'): clip count and the mean of every
+    numeric field of ``rows`` (one dict per clip), so held-out results are never averaged into training ones."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(split_of(str(r[name_key])) or "other", []).append(r)
+    out = {}
+    for split in ("held_out", "train", "extra", "other"):
+        members = groups.get(split)
+        if not members:
+            continue
+        keys = [k for k, v in members[0].items() if isinstance(v, (int, float))]  # bools count as 0/1
+        means = {}
+        for k in keys:
+            vals = [float(m[k]) for m in members if isinstance(m.get(k), (int, float)) and np.isfinite(float(m[k]))]
+            if vals:
+                means[k] = float(np.mean(vals))
+        out[split] = {"num_motions": len(members), "motions": [str(m[name_key]) for m in members], **means}
+    return out

@@ -90,6 +90,8 @@ def run(cfg: Any) -> dict[str, float]:
     import torch
     from omegaconf import OmegaConf
 
+    from sonic_deploy.motion.library import find_clip_files
+    from sonic_deploy.motion.motion_sets import MotionSetError, check_not_held_out
     from sonic_train.callbacks.im_resample import ImResampleCallback
     from sonic_train.callbacks.model_save import load_checkpoint
     from sonic_train.envs.factory import BackendUnavailable, make_env, resolve_motions
@@ -112,6 +114,11 @@ def run(cfg: Any) -> dict[str, float]:
     exp_dir = Path(str(cfg.get("experiment_dir", "logs/sonic")))
     exp_dir.mkdir(parents=True, exist_ok=True)
     motions = resolve_motions(cfg.get("motions", None))
+    try:
+        # held-out clips (configs/motion_sets/*.yaml) are evaluation material: training refuses them
+        check_not_held_out([p.stem for p in find_clip_files(motions)])
+    except MotionSetError as exc:
+        raise SystemExit(f"sonic-train: {exc}") from None
     try:
         env = make_env(cfg, motions=str(motions))
     except BackendUnavailable as exc:

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from sonic_deploy.motion.motion_sets import split_of
 from sonic_train.eval.common import EvalError, apply_overrides, build_policy, load_train_config, set_dotted
 from sonic_train.eval.metrics import TrackingMetrics, aggregate
 
@@ -249,7 +250,14 @@ class Evaluator:
         return {"checkpoint": self.checkpoint, "iteration": self.iteration, "encoder": self.encoder,
                 "motions_path": self.motions_path, "num_envs": self.env.num_envs,
                 "max_episode_s": self.max_episode_s, "tracked_bodies": list(self.tenv.robot.tracked_bodies),
-                "aggregate": aggregate(self.results), "per_motion": self.results}
+                "aggregate": aggregate(self.results), "by_split": self.by_split(), "per_motion": self.results}
+
+    def by_split(self) -> dict[str, Any]:
+        """Aggregates per split of the motion-set config (held_out apart from train); {} for unlisted clips."""
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in self.results:
+            groups.setdefault(split_of(r["motion"]) or "other", []).append(r)
+        return {} if set(groups) <= {"other"} else {k: aggregate(v) for k, v in sorted(groups.items())}
 
     def close(self) -> None:
         self.env.close()

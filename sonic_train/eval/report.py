@@ -66,5 +66,9 @@ def print_summary(summary: dict[str, Any]) -> str:
     rows.append([f"ALL ({a['num_motions']})", f(a["success_rate"], 3), "", f(a["mpjpe_g_mm"]), f(a["mpjpe_l_mm"]),
                  f(a["joint_pos_err"], 3), f(a["joint_vel_err"], 3), f(a["root_pos_err_mm"]), f(a["root_ori_err"], 3),
                  ""])
+    for split, a in (summary.get("by_split") or {}).items():  # held-out clips apart from training clips
+        rows.append([f"{split.upper()} ({a['num_motions']})", f(a["success_rate"], 3), "", f(a["mpjpe_g_mm"]),
+                     f(a["mpjpe_l_mm"]), f(a["joint_pos_err"], 3), f(a["joint_vel_err"], 3), f(a["root_pos_err_mm"]),
+                     f(a["root_ori_err"], 3), ""])
     title = f"Evaluation of {Path(summary['checkpoint']).name} (iteration {summary['iteration']}, encoder {summary['encoder']})"
     return print_table(title, cols, rows)
