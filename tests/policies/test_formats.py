@@ -196,3 +196,20 @@ def test_gear_sonic_refusals_name_the_field(tmp_path, edit, field):
     (folder / "observation_config.yaml").write_text(yaml.safe_dump(cfg))
     with pytest.raises(ContractError, match=field):
         load_policy(folder)
+
+
+def test_export_embedded_motion_as_a_canonical_clip(tmp_path, capsys):
+    from sonic_deploy.cli.motion import main as motion_main
+    from sonic_deploy.motion import load_clip
+
+    path, motion = write_holosoma_wbt(tmp_path / "wbt.onnx", joint_names=ISAAC_ORDER, T=60)
+    out = tmp_path / "embedded.npz"
+    assert motion_main(["export-embedded", str(path), str(out)]) == 0
+    clip = load_clip(out)
+    perm = G1.joint_index(ISAAC_ORDER)
+    np.testing.assert_allclose(clip.joint_pos[:, perm], motion, atol=1e-6)  # Unitree order in the clip
+    assert clip.fps == 50 and clip.num_frames == 60
+    torso = clip.body_index(["torso_link"])[0]
+    np.testing.assert_allclose(clip.body_pos_w[:, torso, 2], 0.80, atol=1e-5)  # the embedded anchor height
+    assert "not for training" in capsys.readouterr().out
+    assert motion_main(["export-embedded", SHIPPED, str(tmp_path / "x.npz")]) == 2
