@@ -11,9 +11,12 @@ import torch
 from tqdm import tqdm
 
 from sonic_train.callbacks.base import Callback, CallbackList
+from sonic_train.envs import snapshot as env_snapshot
 from sonic_train.trainer.ppo import PPOTrainer
 from sonic_train.trainer.schedules import ScheduleManager
 from sonic_train.trainer.storage import tree_map
+
+TIME_SPLIT = ("physics", "mdp", "policy", "update")  # one PPO iteration: rollout physics, MDP, policy, update
 
 
 def _scalar(v: Any) -> float | None:
@@ -29,7 +32,7 @@ class Runner:
 
     def __init__(self, env: Any, trainer: PPOTrainer, cfg: Any = None, callbacks: Sequence[Callback] = (),
                  schedules: ScheduleManager | None = None, accelerator: Any = None, progress: bool = True,
-                 log_fn: Any = None):
+                 log_fn: Any = None, timing_interval: int = 0):
         self.env = env
         self.trainer = trainer
         self.cfg = cfg if cfg is not None else {"algo": {"config": trainer.cfg}}
@@ -46,6 +49,9 @@ class Runner:
         self.reward_buffer: deque[float] = deque(maxlen=100)
         self.length_buffer: deque[float] = deque(maxlen=100)
         self.last_stats: dict[str, float] = {}
+        self.timing_interval = int(timing_interval)  # print the time split every N iterations (0: never)
+        self._split: dict[str, float] = {}
+        self._split_iters = 0
 
     @property
     def is_main_process(self) -> bool:
@@ -59,15 +65,26 @@ class Runner:
         else:
             tqdm.write(line)
 
+    def _physics_s(self) -> float:
+        """Seconds the env has spent in its simulator so far (0 for an env that does not count them)."""
+        return float(getattr(getattr(self.env, "unwrapped", self.env), "physics_s", 0.0))
+
     def _rollout(self) -> tuple[dict[str, float], int]:
         tr = self.trainer
         ep_logs: dict[str, list[float]] = {}
         steps = int(tr.cfg.num_steps_per_env)
+        policy_s = env_s = 0.0
+        physics0 = self._physics_s()
         with torch.no_grad():
             for _ in range(steps):
+                t0 = time.perf_counter()
                 actions = tr.act(self.obs)
+                t1 = time.perf_counter()
                 obs, rewards, dones, infos = self.env.step(actions)
+                t2 = time.perf_counter()
                 tr.process_env_step(rewards, dones, infos)
+                policy_s += (t1 - t0) + (time.perf_counter() - t2)
+                env_s += t2 - t1
                 self.obs = obs
                 rewards = rewards.to(tr.device).reshape(-1)
                 dones = dones.to(tr.device).reshape(-1).bool()
@@ -83,7 +100,10 @@ class Runner:
                     if s is not None:
                         ep_logs.setdefault(k, []).append(s)
             tr.compute_returns(self.obs)
-        return {f"episode/{k}": sum(v) / len(v) for k, v in ep_logs.items()}, steps * tr.num_envs
+        physics_s = self._physics_s() - physics0
+        stats = {f"episode/{k}": sum(v) / len(v) for k, v in ep_logs.items()}
+        stats.update({"perf/physics_s": physics_s, "perf/mdp_s": max(env_s - physics_s, 0.0), "perf/policy_s": policy_s})
+        return stats, steps * tr.num_envs
 
     def learn(self, num_iterations: int) -> dict[str, float]:
         if self.obs is None:
@@ -108,18 +128,35 @@ class Runner:
                 stats["perf/fps"] = n_steps / max(t2 - t0, 1e-9)
                 stats["perf/collection_s"] = t1 - t0
                 stats["perf/learn_s"] = t2 - t1
+                stats["perf/update_s"] = t2 - t1
                 stats["train/mean_reward"] = (sum(self.reward_buffer) / len(self.reward_buffer)
                                               if self.reward_buffer else float("nan"))
                 stats["train/mean_episode_length"] = (sum(self.length_buffer) / len(self.length_buffer)
                                                       if self.length_buffer else float("nan"))
                 self.last_stats = stats
                 self._print(self.format_line(it, stats))
+                self._add_time_split(it, stats)
                 bar.update(1)
                 self.callbacks.on_update_end(it, stats)
         finally:
             bar.close()
         self.callbacks.on_train_end()
         return self.last_stats
+
+    def _add_time_split(self, it: int, stats: Mapping[str, float]) -> None:
+        """Sum the iteration's time split; every ``timing_interval`` iterations print it and start again."""
+        for k in TIME_SPLIT:
+            self._split[k] = self._split.get(k, 0.0) + float(stats.get(f"perf/{k}_s", 0.0))
+        self._split_iters += 1
+        if self.timing_interval > 0 and self._split_iters >= self.timing_interval:
+            self._print(self.format_time_split(it, self._split, self._split_iters))
+            self._split, self._split_iters = {}, 0
+
+    @staticmethod
+    def format_time_split(it: int, split: Mapping[str, float], iterations: int) -> str:
+        total = max(sum(split.values()), 1e-9)
+        parts = " | ".join(f"{k} {1e3 * split[k] / iterations:7.1f} ms {100 * split[k] / total:3.0f}%" for k in TIME_SPLIT)
+        return f"time/it over its {it + 1 - iterations}-{it}: {parts} | total {1e3 * total / iterations:.1f} ms"
 
     @staticmethod
     def format_line(it: int, stats: Mapping[str, float]) -> str:
@@ -141,6 +178,8 @@ class Runner:
         }
         if hasattr(self.env, "state_dict"):
             state["env"] = self.env.state_dict()
+        if env_snapshot.supports(self.env):
+            state["env_exact"] = env_snapshot.capture(self.env)  # per-env physics, buffers, RNG: exact resume
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -153,3 +192,5 @@ class Runner:
         self.length_buffer = deque(state.get("length_buffer", []), maxlen=100)
         if "env" in state and hasattr(self.env, "load_state_dict"):
             self.env.load_state_dict(state["env"])
+        if "env_exact" in state and env_snapshot.supports(self.env):
+            env_snapshot.restore(self.env, state["env_exact"], obs=self.obs)
