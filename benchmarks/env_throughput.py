@@ -5,7 +5,9 @@ Rows: raw ``mj_step`` (one thread; a thread pool over MjData chunks; ``mujoco.ro
 One env step = ``decimation`` (4) physics steps; ratios are physics steps/s over the raw thread pool's, taken
 within each interleaved round: "vs raw pool" against robots resting in the default pose (they fall and lie
 still), "vs raw, env's states" against raw stepping of the env's own robots (moving, in contact), the fair one.
-Target (DESIGN.md): env steps/s >= half of raw MuJoCo stepping of the same scene.
+Targets (issue "Speed", item 2): the tracking env with the smoke policy at >= 0.6 of raw stepping from the env's own
+states at 64 envs and >= 0.75 at 256; ``--num-envs 64 256`` measures both in one run and ends with a table of the
+ratios against those targets. ``mdp ms/step`` is the env's own cost per control step beyond its physics.
 """
 
 from __future__ import annotations
@@ -24,15 +26,37 @@ def _once(fn, steps: int) -> float:
     return steps / (elapsed if isinstance(elapsed, float) else time.perf_counter() - t)
 
 
+TARGETS = {64: 0.6, 256: 0.75}  # env + smoke policy vs raw stepping of the env's states
+POLICY_CASE = "tracking env + smoke policy (actor+critic)"
+SAME_CASE = "raw mj_step, pool, from the env's states"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--num-envs", type=int, default=64)
+    ap.add_argument("--num-envs", type=int, nargs="+", default=[64, 256])
     ap.add_argument("--steps", type=int, default=25, help="env steps per timing")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (medians reported)")
     ap.add_argument("--json")
     args = ap.parse_args()
+    summary = [measure(n, args) for n in args.num_envs]
+    from rich.console import Console
+    from rich.table import Table
 
+    table = Table(title="Tracking env + smoke policy against raw stepping of the env's own states (same run)")
+    for c in ("envs", "env steps/s", "raw env steps/s", "ratio", "target", "mdp ms/step", "met"):
+        table.add_column(c, justify="right")
+    for n, rate, raw, mdp_ms in summary:
+        target = TARGETS.get(n)
+        ratio = rate / raw
+        table.add_row(str(n), f"{rate:,.0f}", f"{raw:,.0f}", f"{ratio:.2f}", "-" if target is None else f"{target:.2f}",
+                      f"{mdp_ms:.1f}", "-" if target is None else ("yes" if ratio >= target else "no"))
+    Console(width=130).print(table)
+
+
+def measure(n: int, args) -> tuple[int, float, float, float]:
+    """One size: the per-configuration table; returns (envs, env+policy env steps/s, raw same-state env steps/s,
+    MDP ms per control step)."""
     import mujoco
     import torch
     from hydra import compose, initialize_config_dir
@@ -48,7 +72,7 @@ def main() -> None:
     from sonic_train.robots.g1 import G1
 
     torch.set_num_threads(1)
-    n, k, dec = args.num_envs, args.steps, G1.decimation
+    k, dec = args.steps, G1.decimation
     model = load_model(G1, SceneConfig())
     datas = [mujoco.MjData(model) for _ in range(n)]
     for d in datas:
@@ -124,12 +148,21 @@ def main() -> None:
     ac.eval()
     holder = {"obs": obs}
 
+    tenv = env.unwrapped
+    mdp_ms: list[float] = []
+
     @torch.no_grad()
     def env_policy():
+        t, physics0, policy_s = time.perf_counter(), tenv.physics_s, 0.0
         for _ in range(k):
+            t0 = time.perf_counter()
             out = ac(holder["obs"])
             a = out["mean"] + out["std"] * torch.randn_like(out["mean"])
+            policy_s += time.perf_counter() - t0
             holder["obs"] = env.step(a)[0]
+        total = time.perf_counter() - t
+        mdp_ms.append(1e3 * (total - policy_s - (tenv.physics_s - physics0)) / k)
+        return total
     cases.append(("tracking env + smoke policy (actor+critic)", env_policy))
 
     # interleaved rounds: machine load drifts, so each configuration is timed once per round and its ratio to
@@ -155,9 +188,12 @@ def main() -> None:
         table.add_row(name, f"{phys:,.0f}", f"{phys / dec:,.0f}", f"{ratio:.2f}", f"{ratio_same:.2f}")
     Console(width=130).print(table)
     if args.json:
-        with open(args.json, "w") as f:
+        with open(args.json.replace(".json", f"_{n}.json"), "w") as f:
             json.dump([{"name": a, "physics_steps_per_s": b, "env_steps_per_s": b / dec, "vs_raw_pool": c,
                         "vs_raw_env_states": d} for a, b, c, d in rows], f, indent=1)
+    rate = float(np.median(np.array(rates[POLICY_CASE]))) / dec
+    ratio = float(np.median(np.array(rates[POLICY_CASE]) / same))
+    return n, rate, rate / ratio, float(np.median(mdp_ms[1:] or mdp_ms))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ its flat layout.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +45,7 @@ class TrackingEnv:
         self.encoder_index = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         self.episode_length_buf = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         self.common_step_counter = 0
+        self.physics_s = 0.0  # seconds spent in the backend's step and resets (the trainer's time split reads it)
 
         self.state = backend.read_state()
         self.prev_state = None
@@ -60,14 +62,18 @@ class TrackingEnv:
         self.event_manager = EventManager(self, cfg.get("events", {}), quiet=quiet)
         self.curriculum_manager = CurriculumManager(self, cfg.get("curriculum", {}), quiet=quiet)
         self.extras: dict[str, Any] = {}
+        self._soft_limits: dict[float, tuple[torch.Tensor, torch.Tensor]] = {}
         self._started = False
 
     # ------------------------------------------------------------------ helpers
     def soft_joint_limits(self, factor: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
-        lo = torch.as_tensor(self.robot.joint_lower, dtype=torch.float32, device=self.device)
-        hi = torch.as_tensor(self.robot.joint_upper, dtype=torch.float32, device=self.device)
-        mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo) * factor
-        return mid - half, mid + half
+        """Joint limits shrunk about their middle by ``factor`` (made once per factor)."""
+        if factor not in self._soft_limits:
+            lo = torch.as_tensor(self.robot.joint_lower, dtype=torch.float32, device=self.device)
+            hi = torch.as_tensor(self.robot.joint_upper, dtype=torch.float32, device=self.device)
+            mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo) * factor
+            self._soft_limits[factor] = (mid - half, mid + half)
+        return self._soft_limits[factor]
 
     def print_summary(self) -> None:
         if any(t.dim == 0 and not t.is_index for ts in self.observation_manager.groups.values() for t in ts):
@@ -83,8 +89,11 @@ class TrackingEnv:
     # ------------------------------------------------------------------ reset
     def _place_on_reference(self, env_ids: torch.Tensor) -> None:
         ref = self.command.frames(self.command.clip_ids[env_ids], self.command.times[env_ids])
-        self.backend.reset_envs(env_ids, ref.body_pos_w[:, 0], ref.body_quat_w[:, 0], ref.body_lin_vel_w[:, 0],
-                                ref.body_ang_vel_w[:, 0], ref.joint_pos, ref.joint_vel)
+        args = (ref.root_pos_w, ref.root_quat_w, ref.body_lin_vel_w[:, 0], ref.body_ang_vel_w[:, 0], ref.joint_pos,
+                ref.joint_vel)
+        t0 = time.perf_counter()
+        self.backend.reset_envs(env_ids, *args)
+        self.physics_s += time.perf_counter() - t0
 
     def _reset_idx(self, env_ids: torch.Tensor) -> dict[str, float]:
         log: dict[str, float] = {}
@@ -129,7 +138,10 @@ class TrackingEnv:
             self._place_on_reference(torch.arange(self.num_envs, device=self.device))
         else:
             self.event_manager.apply("interval", dt=self.step_dt)
-            self.backend.step(self.action_manager.joint_targets())
+            targets = self.action_manager.joint_targets()
+            t0 = time.perf_counter()
+            self.backend.step(targets)
+            self.physics_s += time.perf_counter() - t0
             self.command.step(self.step_dt)
         self.prev_state = self.state
         self.state = self.backend.read_state()

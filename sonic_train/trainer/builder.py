@@ -53,6 +53,7 @@ def build_runner(cfg: DictConfig, env: Any, accelerator: Any = None,
                              seed=int(cfg.get("seed", 0)), **kwargs)
     exp_dir = str(cfg.get("experiment_dir", "logs/sonic"))
     cbs = build_callbacks(cfg, exp_dir) if callbacks is None else callbacks
-    runner = Runner(env, trainer, cfg, cbs, ScheduleManager(cfg.get("schedules", None)), accelerator)
+    runner = Runner(env, trainer, cfg, cbs, ScheduleManager(cfg.get("schedules", None)), accelerator,
+                    timing_interval=int(cfg.trainer.timing_interval))
     runner.obs = obs
     return runner

@@ -9,7 +9,7 @@ import torch
 
 from sonic_deploy.policy import observations as D
 from sonic_train.envs.mdp import observations as O
-from sonic_train.envs.mdp.state import ReferenceFrame
+from sonic_train.envs.mdp.state import ReferenceFrame, RobotState
 from sonic_train.robots.g1 import G1
 
 N, F, DT = 16, 10, 0.1
@@ -43,8 +43,11 @@ def test_training_and_deploy_observations_agree():
                          smpl_joints=future.smpl_joints[:, 0], vr_pos=t(vr_pos), vr_quat=t(vr_quat))
     env = SimpleNamespace(
         num_envs=N, robot=G1,
-        state=SimpleNamespace(root_quat_w=t(st.root_quat_w), root_ang_vel_w=t(st.root_ang_vel_w),
-                              joint_pos=t(st.joint_pos), joint_vel=t(st.joint_vel)),
+        state=RobotState(body_names=("pelvis",), root_pos_w=torch.zeros(N, 3), root_quat_w=t(st.root_quat_w),
+                         root_lin_vel_w=torch.zeros(N, 3), root_ang_vel_w=t(st.root_ang_vel_w),
+                         joint_pos=t(st.joint_pos), joint_vel=t(st.joint_vel), body_pos_w=torch.zeros(N, 1, 3),
+                         body_quat_w=t(st.root_quat_w)[:, None], body_lin_vel_w=torch.zeros(N, 1, 3),
+                         body_ang_vel_w=torch.zeros(N, 1, 3), body_contact_force_w=torch.zeros(N, 1, 3)),
         action_manager=SimpleNamespace(last_action=t(action)),
         command=SimpleNamespace(ref=now, future=lambda f, dt: future))
     default = G1.default_joint_pos

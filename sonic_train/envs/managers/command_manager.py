@@ -44,6 +44,10 @@ class MotionCommand:
         self.num_frames = torch.as_tensor(library.num_frames, dtype=torch.long, device=dev)
         self.offsets = torch.as_tensor(library.offsets, dtype=torch.long, device=dev)
         self.durations = torch.as_tensor(library.durations, dtype=torch.float32, device=dev)
+        # frame arithmetic in float32 (exact for frame counts and offsets below 2^24)
+        self._last = (self.num_frames - 1).float()
+        self.offsets_f = self.offsets.float()
+        self._clip_cache: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         n = env.num_envs
         self.clip_ids = torch.zeros(n, dtype=torch.long, device=dev)
         self.times = torch.zeros(n, device=dev)
@@ -59,21 +63,28 @@ class MotionCommand:
         """Reference at ``times`` (any shape S, seconds, clamped to each clip) of ``clip_ids`` (shape S).
 
         Fields are blended on first access only (a future window needs a few of them)."""
-        fps = self.fps[clip_ids]
-        last = (self.num_frames[clip_ids] - 1).float()
+        return self._frames(times, self.fps[clip_ids], self._last[clip_ids], self.offsets[clip_ids])
+
+    def _frames(self, times: torch.Tensor, fps: torch.Tensor, last: torch.Tensor, off: torch.Tensor):
+        """Frame indices and blend weights for ``times``; ``fps``/``last``/``off`` broadcast against it."""
         f = torch.minimum(torch.clamp(times * fps, min=0.0), last)
         i0 = torch.floor(f)
         alpha = f - i0
-        i0 = i0.long()
-        i1 = torch.minimum(i0 + 1, self.num_frames[clip_ids] - 1)
-        off = self.offsets[clip_ids]
-        return LazyReferenceFrame(self.data, i0 + off, i1 + off, alpha)
+        i1 = torch.minimum(i0 + 1.0, last)
+        return LazyReferenceFrame(self.data, (i0 + off).long(), (i1 + off).long(), alpha)
+
+    def _per_env(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """fps, last frame index and offset of each env's clip (gathered once per step)."""
+        if self._clip_cache is None:
+            ids = self.clip_ids
+            self._clip_cache = (self.fps[ids], self._last[ids], self.offsets_f[ids])
+        return self._clip_cache
 
     @property
     def ref(self) -> "LazyReferenceFrame":
         """The reference at the current time of each env (cached until the next step or reset)."""
         if self._ref is None:
-            self._ref = self.frames(self.clip_ids, self.times)
+            self._ref = self._frames(self.times, *self._per_env())
         return self._ref
 
     def future(self, num_frames: int, dt: float) -> "LazyReferenceFrame":
@@ -81,9 +92,9 @@ class MotionCommand:
         key = (int(num_frames), float(dt))
         if key not in self._future:
             k = torch.arange(num_frames, device=self.times.device, dtype=torch.float32) * dt
-            t = self.times[:, None] + k[None]
-            ids = self.clip_ids[:, None].expand_as(t)
-            self._future[key] = self.frames(ids, t)
+            fps, last, off = self._per_env()
+            self._future[key] = self._frames(self.times[:, None] + k[None], fps[:, None], last[:, None],
+                                             off[:, None])
         return self._future[key]
 
     def time_left(self) -> torch.Tensor:
@@ -93,6 +104,7 @@ class MotionCommand:
     def _invalidate(self) -> None:
         self._ref = None
         self._future.clear()
+        self._clip_cache = None
 
     def step(self, dt: float) -> None:
         self.times += dt
@@ -150,7 +162,9 @@ class LazyReferenceFrame:
         self._cache: dict[str, torch.Tensor] = {}
 
     def _blend(self, key: str, arr: torch.Tensor) -> torch.Tensor:
-        a0, a1 = arr[self._i0], arr[self._i1]
+        shape = self._i0.shape + arr.shape[1:]
+        a0 = arr.index_select(0, self._i0.reshape(-1)).reshape(shape)
+        a1 = arr.index_select(0, self._i1.reshape(-1)).reshape(shape)
         w = self._alpha.reshape(self._alpha.shape + (1,) * (a0.dim() - self._alpha.dim()))
         return quat_slerp(a0, a1, w) if key in _QUAT_KEYS else a0 + (a1 - a0) * w
 

@@ -24,40 +24,39 @@ class _Term:
         self.history = int(cfg.extra.get("history_length", history))
         scale = cfg.extra.get("scale", 1.0)
         self.scale = scale
+        self.unscaled = isinstance(scale, (int, float)) and scale == 1.0
+        self._scale_t: torch.Tensor | None = None
+        self.key = (cfg.func, repr(sorted(cfg.params.items())))  # terms shared by groups are computed once
         self.dim = 0
         self.buf: torch.Tensor | None = None
-        self.needs_fill: torch.Tensor | None = None
         self.is_index = cfg.name in INDEX_TERMS or cfg.extra.get("index", False)
 
-    def compute(self, env, cache: dict | None = None) -> torch.Tensor:
-        key = (self.cfg.func, repr(sorted(self.cfg.params.items())))
-        if cache is not None and key in cache:
-            raw = cache[key]
+    def compute(self, env, cache: dict | None = None, fill: torch.Tensor | None = None) -> torch.Tensor:
+        """This step's value (with history: the last ``history`` values, oldest first); ``fill``: env ids whose
+        history restarts from this value (reset since the last call)."""
+        if cache is not None and self.key in cache:
+            raw = cache[self.key]
         else:
             raw = self.cfg.func(env, **self.cfg.params)
             if cache is not None:
-                cache[key] = raw
+                cache[self.key] = raw
         if self.is_index:
             return raw
         x = raw.reshape(raw.shape[0], -1).float()
-        if not (isinstance(self.scale, (int, float)) and self.scale == 1.0):
-            x = x * torch.as_tensor(self.scale, dtype=x.dtype, device=x.device)
+        if not self.unscaled:
+            if self._scale_t is None:
+                self._scale_t = torch.as_tensor(self.scale, dtype=x.dtype, device=x.device)
+            x = x * self._scale_t
         self.dim = x.shape[1]
         if self.history <= 1:
             return x
         if self.buf is None or self.buf.shape[0] != x.shape[0]:
             self.buf = x.unsqueeze(1).repeat(1, self.history, 1)
-            self.needs_fill = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
         else:
             self.buf = torch.cat([self.buf[:, 1:], x.unsqueeze(1)], dim=1)
-            if self.needs_fill.any():
-                self.buf[self.needs_fill] = x[self.needs_fill].unsqueeze(1).expand(-1, self.history, -1)
-                self.needs_fill[:] = False
+            if fill is not None:
+                self.buf[fill] = x[fill].unsqueeze(1).expand(-1, self.history, -1)
         return self.buf.reshape(x.shape[0], -1)
-
-    def reset(self, env_ids: torch.Tensor) -> None:
-        if self.needs_fill is not None:
-            self.needs_fill[env_ids] = True
 
 
 class ObservationManager:
@@ -73,23 +72,25 @@ class ObservationManager:
             hist = int(gcfg.get("history_length", 1) or 1)
             self.groups[group] = [_Term(t, hist) for t in terms]
             self.concatenate[group] = bool(gcfg.get("concatenate", True))
+        self._fill: list[torch.Tensor] = []  # env ids reset since the last compute
         self.quiet = quiet
 
     def compute(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         cache: dict = {}  # a term used by several groups (policy and critic) is computed once
+        fill = torch.cat(self._fill).unique() if self._fill else None
+        self._fill = []
         for group, terms in self.groups.items():
-            vals = {t.name: t.compute(self.env, cache) for t in terms}
+            vals = {t.name: t.compute(self.env, cache, fill) for t in terms}
             if self.concatenate[group]:
-                out[group] = torch.cat([v for n, v in vals.items()], dim=-1)
+                out[group] = torch.cat(list(vals.values()), dim=-1)
             else:
                 out[group] = vals
         return out
 
     def reset(self, env_ids: torch.Tensor) -> None:
-        for terms in self.groups.values():
-            for t in terms:
-                t.reset(env_ids)
+        """``env_ids`` start a new episode: their histories refill with their next observation."""
+        self._fill.append(env_ids.reshape(-1).to(torch.long))
 
     def layout(self) -> dict[str, list[dict[str, Any]]]:
         """Per group, in order: name, dim (one frame), history, scale, offset and size in the group vector.

@@ -16,31 +16,37 @@ class RewardManager:
         self.env = env
         self.terms = [t for t in parse_terms(terms_cfg, rew_mod) if t.weight != 0.0]
         n, dev = env.num_envs, env.device
-        self.episode_sums = {t.name: torch.zeros(n, device=dev) for t in self.terms}
-        self.step_values: dict[str, torch.Tensor] = {}
+        self.weights = torch.tensor([t.weight for t in self.terms], dtype=torch.float32, device=dev)
+        self.episode_sum = torch.zeros(n, len(self.terms), device=dev)  # [N, T] weighted, dt-scaled sums
+        self.values = torch.zeros(n, len(self.terms), device=dev)  # [N, T] unweighted values of the last step
         self.quiet = quiet
 
+    @property
+    def episode_sums(self) -> dict[str, torch.Tensor]:
+        return {t.name: self.episode_sum[:, k] for k, t in enumerate(self.terms)}
+
+    @property
+    def step_values(self) -> dict[str, torch.Tensor]:
+        return {t.name: self.values[:, k] for k, t in enumerate(self.terms)}
+
     def compute(self, dt: float) -> torch.Tensor:
-        total = torch.zeros(self.env.num_envs, device=self.env.device)
-        for t in self.terms:
-            v = t.func(self.env, **t.params).float()
-            self.step_values[t.name] = v
-            r = t.weight * v * dt
-            total += r
-            self.episode_sums[t.name] += r
-        return total
+        if not self.terms:
+            return torch.zeros(self.env.num_envs, device=self.env.device)
+        self.values = torch.stack([t.func(self.env, **t.params).float() for t in self.terms], dim=1)
+        weighted = self.values * (self.weights * dt)
+        self.episode_sum += weighted
+        return weighted.sum(1)
 
     def step_means(self) -> dict[str, float]:
         """Batch mean of each unweighted term this step (rollout-averaged by the runner)."""
-        return {f"rew/{k}": float(v.mean()) for k, v in self.step_values.items()}
+        means = self.values.mean(0).tolist()
+        return {f"rew/{t.name}": m for t, m in zip(self.terms, means)}
 
     def reset(self, env_ids: torch.Tensor) -> dict[str, float]:
-        out = {}
         length_s = max(float(self.env.max_episode_length_s), 1e-9)
-        for k, s in self.episode_sums.items():
-            out[f"episode_reward/{k}"] = float(s[env_ids].mean()) / length_s
-            s[env_ids] = 0.0
-        return out
+        means = (self.episode_sum[env_ids].mean(0) / length_s).tolist()
+        self.episode_sum[env_ids] = 0.0
+        return {f"episode_reward/{t.name}": m for t, m in zip(self.terms, means)}
 
     def print_summary(self) -> str:
         rows = [[t.name, f"{t.weight:g}", ", ".join(f"{k}={v}" for k, v in t.params.items())] for t in self.terms]

@@ -18,24 +18,24 @@ class TerminationManager:
         self.terms = parse_terms(terms_cfg, term_mod)
         self.by_name = {t.name: t for t in self.terms}
         n, dev = env.num_envs, env.device
+        self.is_time_out = torch.tensor([bool(t.extra.get("time_out", False)) for t in self.terms], device=dev)
         self.terminated = torch.zeros(n, dtype=torch.bool, device=dev)
         self.time_outs = torch.zeros(n, dtype=torch.bool, device=dev)
-        self.term_dones = {t.name: torch.zeros(n, dtype=torch.bool, device=dev) for t in self.terms}
+        self.dones = torch.zeros(n, len(self.terms), dtype=torch.bool, device=dev)  # [N, T] of the last step
         self._success: dict[str, deque] = {}
         self.quiet = quiet
 
+    @property
+    def term_dones(self) -> dict[str, torch.Tensor]:
+        return {t.name: self.dones[:, k] for k, t in enumerate(self.terms)}
+
     def compute(self) -> tuple[torch.Tensor, torch.Tensor]:
-        self.terminated = torch.zeros_like(self.terminated)
-        self.time_outs = torch.zeros_like(self.time_outs)
-        for t in self.terms:
-            d = t.func(self.env, **t.params).bool()
-            self.term_dones[t.name] = d
-            if t.extra.get("time_out", False):
-                self.time_outs |= d
-            else:
-                self.terminated |= d
+        if not self.terms:
+            return self.terminated, self.time_outs
+        self.dones = torch.stack([t.func(self.env, **t.params).bool() for t in self.terms], dim=1)
+        self.terminated = (self.dones & ~self.is_time_out).any(1)
         # a step that both fails and runs out of time counts as a failure
-        self.time_outs &= ~self.terminated
+        self.time_outs = (self.dones & self.is_time_out).any(1) & ~self.terminated
         return self.terminated, self.time_outs
 
     def set_param(self, term: str, param: str, value: Any) -> None:
@@ -49,7 +49,8 @@ class TerminationManager:
     # ------------------------------------------------------------------ success statistics for curricula
     def record(self, env_ids: torch.Tensor) -> dict[str, float]:
         """Log why the ``env_ids`` episodes ended and feed the success windows."""
-        out = {f"termination/{k}": float(v[env_ids].float().mean()) for k, v in self.term_dones.items()}
+        means = self.dones[env_ids].float().mean(0).tolist()
+        out = {f"termination/{t.name}": m for t, m in zip(self.terms, means)}
         succ = (~self.terminated[env_ids]).float().tolist()
         self._success.setdefault("default", deque(maxlen=4096))
         for win in self._success.values():

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from sonic_train.envs.mdp.math import (matrix_to_6d, quat_apply_inverse, quat_conjugate, quat_mul, quat_to_6d,
-                                       quat_to_matrix, yaw_of, yaw_quat, yaw_rotate_inverse)
-
-GRAVITY_DIR = (0.0, 0.0, -1.0)
+from sonic_train.envs.mdp.math import (matrix_apply_inverse, quat_inv_mul, quat_to_6d, quat_to_matrix, yaw_matrix,
+                                       yaw_of, yaw_quat)
+from sonic_train.envs.mdp.state import step_cached
 
 
 def _default_joint_pos(env) -> torch.Tensor:
@@ -24,24 +23,30 @@ def _default_joint_pos(env) -> torch.Tensor:
     return d
 
 
+def ref_root_rot(env) -> torch.Tensor:
+    """[N, 3, 3] rotation matrix of the reference pelvis at t."""
+    return step_cached(env, "ref_root_rot", lambda: quat_to_matrix(env.command.ref.root_quat_w))
+
+
+def ref_root_yaw_rot(env) -> torch.Tensor:
+    """[N, 3, 3] R_z(heading of the reference pelvis at t)."""
+    return step_cached(env, "ref_root_yaw_rot", lambda: yaw_matrix(yaw_of(env.command.ref.root_quat_w)))
+
+
 # ----------------------------------------------------------------------------- policy (proprioception)
 def base_ang_vel(env) -> torch.Tensor:
     """[3] pelvis angular velocity in the pelvis frame: R_pelvis^T w_pelvis."""
-    s = env.state
-    return quat_apply_inverse(s.root_quat_w, s.root_ang_vel_w)
+    return env.state.root_ang_vel_b
 
 
 def base_lin_vel(env) -> torch.Tensor:
     """[3] pelvis linear velocity in the pelvis frame: R_pelvis^T v_pelvis (privileged)."""
-    s = env.state
-    return quat_apply_inverse(s.root_quat_w, s.root_lin_vel_w)
+    return env.state.root_lin_vel_b
 
 
 def projected_gravity(env) -> torch.Tensor:
     """[3] R_pelvis^T (0, 0, -1)."""
-    q = env.state.root_quat_w
-    g = q.new_tensor(GRAVITY_DIR).expand(q.shape[0], 3)
-    return quat_apply_inverse(q, g)
+    return env.state.projected_gravity
 
 
 def joint_pos_rel(env) -> torch.Tensor:
@@ -79,8 +84,7 @@ def command_joint_vel_future(env, num_future_frames: int = 10, future_dt: float 
 def command_anchor_ori_future(env, num_future_frames: int = 10, future_dt: float = 0.1) -> torch.Tensor:
     """[F*6] 6D of R_robot_pelvis^T R_ref_pelvis(t + k dt), frame-major."""
     f = _future(env, num_future_frames, future_dt)
-    q_robot = env.state.root_quat_w.unsqueeze(1).expand_as(f.root_quat_w)
-    rel = quat_mul(quat_conjugate(q_robot), f.root_quat_w)
+    rel = quat_inv_mul(env.state.root_quat_w.unsqueeze(1), f.root_quat_w)
     return quat_to_6d(rel).reshape(env.num_envs, -1)
 
 
@@ -90,8 +94,8 @@ def smpl_joints_future(env, num_future_frames: int = 10, future_dt: float = 0.1)
     ref = env.command.ref
     if f.smpl_joints is None:
         raise KeyError("smpl_joints_future: the motion library has no SMPL joints")
-    d = f.smpl_joints - ref.root_pos_w[:, None, None, :]
-    return yaw_rotate_inverse(yaw_of(ref.root_quat_w)[:, None, None], d).reshape(env.num_envs, -1)
+    d = (f.smpl_joints - ref.root_pos_w[:, None, None, :]).reshape(env.num_envs, -1, 3)
+    return matrix_apply_inverse(ref_root_yaw_rot(env), d).reshape(env.num_envs, -1)
 
 
 def vr_3point_pos(env) -> torch.Tensor:
@@ -100,7 +104,7 @@ def vr_3point_pos(env) -> torch.Tensor:
     if ref.vr_pos is None:
         raise KeyError("vr_3point_pos: the motion library has no VR targets")
     d = ref.vr_pos - ref.root_pos_w[:, None, :]
-    return yaw_rotate_inverse(yaw_of(ref.root_quat_w)[:, None], d).reshape(env.num_envs, -1)
+    return matrix_apply_inverse(ref_root_yaw_rot(env), d).reshape(env.num_envs, -1)
 
 
 def vr_3point_ori(env) -> torch.Tensor:
@@ -108,8 +112,8 @@ def vr_3point_ori(env) -> torch.Tensor:
     ref = env.command.ref
     if ref.vr_quat is None:
         raise KeyError("vr_3point_ori: the motion library has no VR targets")
-    yaw = yaw_quat(ref.root_quat_w)[:, None, :].expand(-1, 3, -1)
-    return quat_to_6d(quat_mul(quat_conjugate(yaw), ref.vr_quat)).reshape(env.num_envs, -1)
+    yaw = yaw_quat(ref.root_quat_w)[:, None, :]
+    return quat_to_6d(quat_inv_mul(yaw, ref.vr_quat)).reshape(env.num_envs, -1)
 
 
 def encoder_index(env) -> torch.Tensor:
@@ -121,18 +125,14 @@ def encoder_index(env) -> torch.Tensor:
 def body_pos_b(env, body_names: list[str]) -> torch.Tensor:
     """[B*3] R_pelvis^T (p_body - p_pelvis) for the given bodies."""
     s = env.state
-    ids = s.body_index(body_names)
-    d = s.body_pos_w[:, ids] - s.root_pos_w[:, None]
-    q = s.root_quat_w[:, None].expand(-1, len(ids), -1)
-    return quat_apply_inverse(q, d).reshape(env.num_envs, -1)
+    return s.body_pos_b.index_select(1, s.body_ids(body_names)).reshape(env.num_envs, -1)
 
 
 def body_ori_b(env, body_names: list[str]) -> torch.Tensor:
     """[B*6] 6D of R_pelvis^T R_body for the given bodies."""
     s = env.state
-    ids = s.body_index(body_names)
-    q = s.root_quat_w[:, None].expand(-1, len(ids), -1)
-    return quat_to_6d(quat_mul(quat_conjugate(q), s.body_quat_w[:, ids])).reshape(env.num_envs, -1)
+    q = s.body_quat_w.index_select(1, s.body_ids(body_names))
+    return quat_to_6d(quat_inv_mul(s.root_quat_w.unsqueeze(1), q)).reshape(env.num_envs, -1)
 
 
 def joint_pos_error(env) -> torch.Tensor:
@@ -143,21 +143,18 @@ def joint_pos_error(env) -> torch.Tensor:
 def anchor_pos_error_b(env) -> torch.Tensor:
     """[3] R_pelvis^T (p_ref_pelvis(t) - p_pelvis)."""
     s = env.state
-    return quat_apply_inverse(s.root_quat_w, env.command.ref.root_pos_w - s.root_pos_w)
+    return matrix_apply_inverse(s.root_rot, env.command.ref.root_pos_w - s.root_pos_w)
 
 
 def body_pos_error_b(env, body_names: list[str]) -> torch.Tensor:
     """[B*3] (R_ref_pelvis^T (p_ref_body - p_ref_pelvis)) - (R_pelvis^T (p_body - p_pelvis))."""
     s, ref = env.state, env.command.ref
-    ids = s.body_index(body_names)
-    n = len(ids)
-    robot = quat_apply_inverse(s.root_quat_w[:, None].expand(-1, n, -1), s.body_pos_w[:, ids] - s.root_pos_w[:, None])
-    target = quat_apply_inverse(ref.root_quat_w[:, None].expand(-1, n, -1),
-                                ref.body_pos_w[:, ids] - ref.root_pos_w[:, None])
+    ids = s.body_ids(body_names)
+    robot = s.body_pos_b.index_select(1, ids)
+    target = matrix_apply_inverse(ref_root_rot(env), ref.body_pos_w.index_select(1, ids) - ref.root_pos_w[:, None])
     return (target - robot).reshape(env.num_envs, -1)
 
 
 def anchor_ori_error(env) -> torch.Tensor:
     """[6] 6D of R_pelvis^T R_ref_pelvis(t)."""
-    rel = quat_mul(quat_conjugate(env.state.root_quat_w), env.command.ref.root_quat_w)
-    return matrix_to_6d(quat_to_matrix(rel))
+    return quat_to_6d(quat_inv_mul(env.state.root_quat_w, env.command.ref.root_quat_w))

@@ -3,20 +3,47 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import torch
 
-from sonic_train.envs.mdp.math import quat_apply_inverse
-
+from sonic_train.envs.mdp.math import matrix_apply_inverse, quat_to_matrix
 
 _BODY_LOOKUP: dict[tuple[str, ...], dict[str, int]] = {}
+_BODY_IDS: dict[tuple[tuple[str, ...], tuple[str, ...], torch.device], torch.Tensor] = {}
+
+
+def step_cached(env, key, fn):
+    """``fn()`` once per step when the env keeps a ``step_cache`` dict (cleared whenever its state changes);
+    terms share intermediate results through it (reference bodies moved onto the robot, rotation matrices)."""
+    cache = getattr(env, "step_cache", None)
+    if cache is None:
+        return fn()
+    if key not in cache:
+        cache[key] = fn()
+    return cache[key]
+
+
+def body_ids(body_names: tuple[str, ...], names: list[str] | tuple[str, ...], device: torch.device) -> torch.Tensor:
+    """Index tensor of ``names`` in ``body_names`` (made once per body set and device)."""
+    key = (body_names, tuple(names), device)
+    ids = _BODY_IDS.get(key)
+    if ids is None:
+        lookup = {n: i for i, n in enumerate(body_names)}
+        missing = [n for n in names if n not in lookup]
+        if missing:
+            raise KeyError(f"unknown bodies {missing}; the robot has {list(body_names)}")
+        ids = _BODY_IDS[key] = torch.tensor([lookup[n] for n in names], dtype=torch.long, device=device)
+    return ids
 
 
 @dataclass
 class RobotState:
     """Batched state of ``N`` robots (world frame unless the name says ``_b``: the pelvis frame).
 
-    Root = pelvis. Bodies are all the robot's bodies in ``body_names`` order (body 0 = pelvis).
+    Root = pelvis. Bodies are all the robot's bodies in ``body_names`` order (body 0 = pelvis). Quantities
+    several terms share (the pelvis rotation matrix, body positions in the pelvis frame) are computed on first
+    use and kept with this state, which lives for one step.
     """
 
     body_names: tuple[str, ...]
@@ -37,18 +64,37 @@ class RobotState:
     def num_envs(self) -> int:
         return int(self.root_pos_w.shape[0])
 
-    @property
-    def root_lin_vel_b(self) -> torch.Tensor:
-        return quat_apply_inverse(self.root_quat_w, self.root_lin_vel_w)
+    @cached_property
+    def root_rot(self) -> torch.Tensor:
+        """[N, 3, 3] rotation matrix of the pelvis."""
+        return quat_to_matrix(self.root_quat_w)
 
-    @property
+    @cached_property
+    def root_lin_vel_b(self) -> torch.Tensor:
+        return matrix_apply_inverse(self.root_rot, self.root_lin_vel_w)
+
+    @cached_property
     def root_ang_vel_b(self) -> torch.Tensor:
-        return quat_apply_inverse(self.root_quat_w, self.root_ang_vel_w)
+        return matrix_apply_inverse(self.root_rot, self.root_ang_vel_w)
+
+    @cached_property
+    def projected_gravity(self) -> torch.Tensor:
+        """[N, 3] R_pelvis^T (0, 0, -1): minus the third row of R."""
+        return -self.root_rot[:, 2]
+
+    @cached_property
+    def body_pos_b(self) -> torch.Tensor:
+        """[N, B, 3] R_pelvis^T (p_body - p_pelvis) for every body."""
+        return matrix_apply_inverse(self.root_rot, self.body_pos_w - self.root_pos_w[:, None])
 
     @property
     def foot_contact_force(self) -> torch.Tensor:
         """[N, F] norm of the contact force on each foot."""
         return self.body_contact_force_w[:, list(self.feet_ids)].norm(dim=-1)
+
+    def body_ids(self, names: list[str] | tuple[str, ...]) -> torch.Tensor:
+        """Index tensor of ``names`` in this state's body order (for gathers; made once per body set)."""
+        return body_ids(self.body_names, names, self.root_pos_w.device)
 
     @property
     def foot_contact(self) -> torch.Tensor:

@@ -1,11 +1,17 @@
 """CPU MuJoCo backend: ``num_envs`` MjData stepped in parallel by a thread pool over chunks.
 
 ``mj_step`` releases the GIL, so worker threads step their chunk of environments on separate cores (see
-``benchmarks/env_throughput.py`` for the measured choice against ``mujoco.rollout`` and processes). After the
-decimation steps each worker also refreshes kinematics (positions and velocities of the post-step state) and
-copies its envs' arrays into shared numpy buffers; :meth:`read_state` then turns those buffers into a torch
-:class:`RobotState` with batched array maths only. The scene is the robot spec's (``load_model``): PD runs
-inside MuJoCo as position actuators, so a control step is: write ``ctrl`` = joint targets, ``mj_step`` x decimation.
+``benchmarks/env_throughput.py`` for the measured choice against ``mujoco.rollout`` and processes). The scene is
+the robot spec's (``load_model``): PD runs inside MuJoCo as position actuators, so a control step is: write
+``ctrl`` = joint targets, step x decimation.
+
+A control step costs no more physics than raw ``mj_step``: the first physics step is ``mj_step2`` and the control
+step ends with ``mj_step1`` of the new state, which is the position/velocity stage the next ``mj_step`` would run
+anyway and leaves the post-step body poses, velocities and subtree centre of mass in MjData (bitwise the same as
+``mj_step`` x decimation then ``mj_kinematics``/``mj_comPos``/``mj_comVel``). An env whose model or velocity was
+changed since (randomisation, pushes) takes a full ``mj_step`` first. Each worker then copies its envs' arrays
+into shared numpy buffers through views made once; :meth:`read_state` turns those buffers into a torch
+:class:`RobotState` with batched array maths only.
 """
 
 from __future__ import annotations
@@ -56,14 +62,18 @@ class MujocoBackend:
         self._base_mass = m.body_mass.copy()
         self._foot_geoms = np.array([i for i in range(m.ngeom)
                                      if "foot" in (m.geom(i).name or "") and m.geom_conaffinity[i]], dtype=np.int64)
-        self.ctrl = np.zeros((self.num_envs, self.nu))
-        self.qpos = np.zeros((self.num_envs, self.nq))
-        self.qvel = np.zeros((self.num_envs, self.nv))
-        self.xpos = np.zeros((self.num_envs, self.nb, 3))
-        self.xquat = np.zeros((self.num_envs, self.nb, 4))
-        self.cvel = np.zeros((self.num_envs, self.nb, 6))
-        self.com = np.zeros((self.num_envs, 3))
-        self.cfrc = np.zeros((self.num_envs, self.nb, 6))
+        n, nb = self.num_envs, self.nb
+        self.ctrl = np.zeros((n, self.nu))
+        self.qpos = np.zeros((n, self.nq))
+        self.qvel = np.zeros((n, self.nv))
+        self.xpos = np.zeros((n, nb, 3))
+        self.xquat = np.zeros((n, nb, 4))
+        self.cvel = np.zeros((n, nb, 6))
+        self.com = np.zeros((n, 3))
+        self.cfrc = np.zeros((n, nb, 6))
+        # (source in MjData, destination row) views per env, made once: the copy-out is plain copies
+        self._copies = [self._copy_views(i) for i in range(n)]
+        self._fresh = np.zeros(n, dtype=bool)  # MjData holds mj_step1 of its current state (see the module doc)
         threads = int(num_threads or os.cpu_count() or 1)
         self.num_threads = max(1, min(threads, self.num_envs))
         self.chunks = [np.arange(i, self.num_envs, self.num_threads) for i in range(self.num_threads)]
@@ -73,28 +83,38 @@ class MujocoBackend:
             self._reset_default(i)
 
     # ------------------------------------------------------------------ stepping
-    def _copy_out(self, i: int) -> None:
+    def _copy_views(self, i: int) -> list[tuple[np.ndarray, np.ndarray]]:
         d = self.datas[i]
-        self.qpos[i] = d.qpos
-        self.qvel[i] = d.qvel
-        self.xpos[i] = d.xpos[1:]
-        self.xquat[i] = d.xquat[1:]
-        self.cvel[i] = d.cvel[1:]
-        self.com[i] = d.subtree_com[1]
+        pairs = [(d.qpos, self.qpos[i]), (d.qvel, self.qvel[i]), (d.xpos[1:], self.xpos[i]),
+                 (d.xquat[1:], self.xquat[i]), (d.cvel[1:], self.cvel[i]), (d.subtree_com[1], self.com[i])]
         if self.contact_forces:
-            self.cfrc[i] = d.cfrc_ext[1:]
+            pairs.append((d.cfrc_ext[1:], self.cfrc[i]))
+        return pairs
+
+    def _copy_out(self, i: int) -> None:
+        for src, dst in self._copies[i]:
+            np.copyto(dst, src)
 
     def _step_chunk(self, ids: np.ndarray) -> None:
+        dec, fresh, ctrl = self.decimation, self._fresh, self.ctrl
         for i in ids:
             m, d = self.models[i], self.datas[i]
-            d.ctrl[:] = self.ctrl[i]
-            for _ in range(self.decimation):
+            np.copyto(d.ctrl, ctrl[i])
+            if fresh[i]:
+                mujoco.mj_step2(m, d)  # mj_step1 of this state ran at the end of the last control step
+            else:
+                mujoco.mj_step(m, d)
+            for _ in range(dec - 1):
                 mujoco.mj_step(m, d)
             if self.contact_forces:
                 mujoco.mj_rnePostConstraint(m, d)  # contact forces of the last step's state
-            mujoco.mj_kinematics(m, d)  # body poses and velocities of the post-step state
-            mujoco.mj_comPos(m, d)
-            mujoco.mj_comVel(m, d)
+            mujoco.mj_step1(m, d)  # body poses and velocities of the post-step state (and the next step's start)
+            if d.time == 0.0:  # mj_step1 found a diverged state and reset the data: report it as non-finite
+                fresh[i] = False
+                self._copy_out(i)
+                self.qpos[i] = np.nan
+                continue
+            fresh[i] = True
             self._copy_out(i)
 
     def _run(self, fn) -> None:
@@ -119,6 +139,7 @@ class MujocoBackend:
                 m, d = self.models[i], self.datas[i]
                 for _ in range(nsteps):
                     mujoco.mj_step(m, d)
+        self._fresh[:] = False
         self._run(fn)
 
     # ------------------------------------------------------------------ state
@@ -151,6 +172,7 @@ class MujocoBackend:
         d.ctrl[:] = self.robot.default_joint_pos
         self.ctrl[i] = self.robot.default_joint_pos
         mujoco.mj_forward(m, d)
+        self._fresh[i] = True
         self._copy_out(i)
 
     def reset_envs(self, env_ids, root_pos, root_quat, root_lin_vel_w, root_ang_vel_w, joint_pos, joint_vel) -> None:
@@ -175,10 +197,12 @@ class MujocoBackend:
             mujoco.mj_forward(m, d)
             if self.contact_forces:
                 mujoco.mj_rnePostConstraint(m, d)
+            self._fresh[i] = True
             self._copy_out(i)
 
     # ------------------------------------------------------------------ randomisation
     def _own_model(self, i: int) -> mujoco.MjModel:
+        self._fresh[i] = False  # the model changes: the next control step starts with a full mj_step
         if self.models[i] is self.model:
             self.models[i] = copy.copy(self.model)
         return self.models[i]
@@ -205,6 +229,7 @@ class MujocoBackend:
         ids = _as_np(env_ids, np.int64).reshape(-1)
         lv, av = _as_np(lin_vel_w), _as_np(ang_vel_w)
         av_local = _quat_rotate_np(self.qpos[ids, 3:7], av, inverse=True)
+        self._fresh[ids] = False
         for k, i in enumerate(ids):
             self.datas[i].qvel[:3] += lv[k]
             self.datas[i].qvel[3:6] += av_local[k]
