@@ -4,8 +4,10 @@ The file is ``<node name or /**>: {ros__parameters: {...}}``; nested keys are th
 names (``teleop.hold_time``). Every error names the parameter: unknown names, wrong types, out-of-range values,
 and the cross-field rules (a teleop input needs ``teleop.hold_time + teleop.ease_time <= safety.input_timeout``
 so the dropout ease completes before the input watchdog damps; a motion input needs ``motion``; a server that
-listens beyond loopback needs ``teleop.server.allow_remote``). ROS 2 parameters cannot be null: 0 means
-"not set" for the operator's measurements.
+listens beyond loopback needs ``teleop.server.allow_remote``; the real robot needs thermal protection and no
+``controller.auto``). ROS 2 parameters cannot be null: 0 means "not set" for the operator's measurements.
+Unitree DDS: ``network_interface``, ``domain_id``, ``dds.peers`` (comma-separated), ``dds.uint8_kind`` ->
+:meth:`NodeParams.dds_config`.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ SPEC: tuple = (
     ("domain_id", 0, int, _range(0, 232)),
     ("dds.peers", "", str, _peers),
     ("dds.uint8_kind", "byte", str, _choice(UINT8_KINDS)),
+    ("realtime_priority", 0, int, _range(0, 99)),
     ("control_rate", 50.0, float, lambda v: None if abs(v - 50.0) < 1e-9 else "50.0 (the policy's control rate)"),
     ("publish_rate", 50.0, float, _range(0.0, 500.0, lo_open=True)),
     ("controller.auto", False, bool, None),

@@ -14,6 +14,8 @@ controller's step; the keyboard (``operator.keyboard``, when stdin is a terminal
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import sys
 import threading
 import time
@@ -22,6 +24,7 @@ from pathlib import Path
 from sonic_deploy.ros2 import messages
 from sonic_deploy.ros2.params import NodeParams
 
+log = logging.getLogger("sonic_deploy.ros2")
 SERVICES = ("start", "stop", "estop", "damping", "calibrate")
 MODE_TEXT = {"passive": "passive: motors off", "damping": "damping", "ramp": "ramp: moving to and holding the default pose",
              "active": "active: policy running", "estop": "estop: latched damping (start or damping clears it)"}
@@ -182,6 +185,7 @@ class DeployRuntime:
         gc.freeze()
 
         def run():
+            self._realtime(self.params["realtime_priority"])
             while self._running:
                 start = loop.wait()
                 self.step()
@@ -193,6 +197,18 @@ class DeployRuntime:
         self._thread = threading.Thread(target=run, name="sonic-control", daemon=True)
         self._thread.start()
         self.loop = loop
+
+    def _realtime(self, priority: int) -> None:
+        """SCHED_FIFO at ``priority`` for the control thread (Linux; root or CAP_SYS_NICE), so that other processes
+        on the robot's computer cannot delay a cycle; 0 leaves the normal scheduler. Refused: a warning, no fault."""
+        self.realtime = None
+        if priority <= 0:
+            return
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+            self.realtime = priority
+        except (AttributeError, OSError) as exc:
+            log.warning("realtime_priority %d refused (%s): the control loop runs at normal priority", priority, exc)
 
     def shutdown(self) -> None:
         """Stop the loop and leave the motors damped (the last commands sent), then close everything; idempotent."""

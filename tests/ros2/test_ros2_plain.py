@@ -311,3 +311,46 @@ def test_runtime_services_diagnostics_and_motion_commands(tmp_path, synthetic_mo
     rec = SessionReader(next((tmp_path / "rec").glob("*.mcap")))
     assert [e["event"] for e in rec["event"]][:4] == ["request", "request", "request", "estop"]
     assert rec["fault"][0]["cause"] == "estop"
+
+
+def test_runtime_keyboard_and_remote_reach_the_controller(tmp_path, synthetic_motions):
+    """The keyboard (read when stdin is a terminal) and the wireless remote's bindings act in the node's runtime."""
+    import io
+    import time
+
+    pytest.importorskip("onnx", reason="onnx (dev extra) builds the test policy")
+    from sonic_deploy.control.controller import Mode
+    from sonic_deploy.control.remote import encode_remote
+    from sonic_deploy.policy.synthetic import write_tracking_policy
+    from sonic_deploy.robots.g1 import G1
+    from sonic_deploy.robots.mujoco_robot import MujocoRobot
+    from sonic_deploy.ros2.runtime import DeployRuntime
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    params = load_params_file(CONFIG, overrides={"policy": str(write_tracking_policy(tmp_path / "p.onnx")),
+                                                 "motion": str(synthetic_motions)})
+    robot = MujocoRobot(G1)
+    robot.clock = lambda: 0.0  # noqa: E731 - a fixed clock: the state is never stale
+    rt = DeployRuntime(params, robot=robot, clock=lambda: 0.0)
+    rt.start_loop(stdin=io.StringIO("s"))  # not a terminal: no keyboard
+    assert rt.keyboard is None
+    rt.shutdown()
+    rt = DeployRuntime(params, robot=robot, clock=lambda: 0.0)
+    rt.start_loop(stdin=Terminal("s"))  # 's': start
+    try:
+        assert rt.keyboard is not None
+        t_end = time.monotonic() + 5
+        while rt.controller.mode != Mode.RAMP and time.monotonic() < t_end:
+            time.sleep(0.02)
+        assert rt.controller.mode == Mode.RAMP and ("start", "keyboard") in [a[1:] for a in rt.controller.operator_log]
+        state = robot.read_state()
+        state.wireless_remote = encode_remote(("L2", "B"))  # the e-stop binding, as the robot's LowState_ carries it
+        robot.read_state = lambda: state  # noqa: E731
+        while rt.controller.mode != Mode.ESTOP and time.monotonic() < t_end:
+            time.sleep(0.02)
+        assert rt.controller.mode == Mode.ESTOP and rt.controller.fault.cause == "remote_estop"
+    finally:
+        rt.shutdown()
