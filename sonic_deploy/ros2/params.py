@@ -73,6 +73,7 @@ SPEC: tuple = (
     ("input", "motion", str, _choice(INPUTS)),
     ("policy", "", str, lambda v: None if v else "the path of a sonic.policy/1 ONNX file"),
     ("motion", "", str, None),
+    ("field_config", "", str, None),  # a user field configuration on top of sonic_deploy/config/g1_field.yaml
     ("network_interface", "lo", str, lambda v: None if v else "an interface name or address"),
     ("domain_id", 0, int, _range(0, 232)),
     ("dds.peers", "", str, _peers),

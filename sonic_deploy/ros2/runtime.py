@@ -60,7 +60,8 @@ class DeployRuntime:
         else:
             self.reference = self._make_input(params)
             self.policy = load_policy(params["policy"], G1, available=self.reference.provides)
-        self.controller = Controller(G1, self.policy, self.reference, params.controller_config())
+        self.controller = Controller(G1, self.policy, self.reference,
+                                     params.controller_config(params["field_config"] or None))
         self.robot = robot if robot is not None else self._make_robot(params)
         self._lock = threading.Lock()
         self._stepped = threading.Condition()

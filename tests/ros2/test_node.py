@@ -183,3 +183,11 @@ def test_node_sets_up_its_own_ros_environment(tmp_path, synthetic_motions):
     cmd = launch(tmp_path, _args(motion=str(synthetic_motions)), {"teleop.server.port": 70000})
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
     assert res.returncode == 2 and "parameter 'teleop.server.port'" in res.stderr, res.stdout + res.stderr
+
+
+def test_a_bad_field_configuration_exits_2(tmp_path, synthetic_motions):
+    field = tmp_path / "field.yaml"
+    field.write_text("remote:\n  estop: [L2, Z]\n")
+    cmd = launch(tmp_path, _args(motion=str(synthetic_motions)), {"field_config": str(field)})
+    res = subprocess.run(cmd, env=node_env(), capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    assert res.returncode == 2 and "remote.estop" in res.stderr and "Traceback" not in res.stderr, res.stderr
