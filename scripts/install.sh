@@ -47,7 +47,9 @@ fi
 PY_TAG="$(uname -m)-$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 if [ -n "${ROS_DISTRO:-}" ]; then
   echo "[install] ROS 2: the sourced ROS 2 install ($ROS_DISTRO) serves the node; no ROS 2 wheels"
-elif [ "${SONIC_ROS2:-}" != "0" ] && { [ "${CI:-}" = "true" ] || [ "${SONIC_ROS2:-}" = "1" ] || [ "$PY_TAG" = "x86_64-3.11" ]; }; then
+elif [ "${SONIC_ROS2:-}" = "0" ]; then
+  echo "[install] ROS 2: skipped (SONIC_ROS2=0); the node needs rclpy"
+elif [ "${CI:-}" = "true" ] || [ "${SONIC_ROS2:-}" = "1" ] || [ "$PY_TAG" = "x86_64-3.11" ]; then
   [[ ",$EXTRAS," == *",ros2,"* ]] || EXTRAS="$EXTRAS,ros2"
   echo "[install] ROS 2 wheels (rclpy, messages, Fast DDS) for the node: the ros2 extra"
 else
