@@ -67,6 +67,9 @@ class Sim2SimConfig:
     cmd_vel: tuple = ()  # velocity-commanded policies: ((t_from, vx, vy, yaw_rate), ...), t in s since active
     velocity_source: object | None = None  # or any velocity ReferenceSource (keyboard, remote): overrides cmd_vel
     realtime: bool = False  # free-running bridge + wall-clock controller loop (implies DDS)
+    # realtime: scheduling priority (niceness, negative needs root) of the controller and the bridge while they run,
+    # as a robot's control loop runs above the rest of its computer (None: inherit)
+    nice: int | None = None
     peers: tuple[str, ...] = ()  # DDS unicast peers (DdsConfig.for_network)
     uint8_kind: str = "byte"
 
@@ -242,7 +245,8 @@ def run_inprocess(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig()
 
 def start_bridge(domain_id: int, interface: str, record: str, idle_timeout: float = 5.0, *, lockstep: bool = True,
                  duration: float | None = None, peers: tuple[str, ...] = (), uint8_kind: str = "byte",
-                 remote: tuple[str, ...] = (), field_config: str | None = None) -> subprocess.Popen:
+                 remote: tuple[str, ...] = (), field_config: str | None = None,
+                 nice: int | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "sonic_deploy.bridge", "--domain", str(domain_id), "--interface", interface,
            "--record", record, "--quiet", "--uint8-kind", uint8_kind]
     cmd += ["--lockstep", "--idle-timeout", str(idle_timeout)] if lockstep else ["--duration", str(duration)]
@@ -253,7 +257,18 @@ def start_bridge(domain_id: int, interface: str, record: str, idle_timeout: floa
         cmd += ["--field-config", str(field_config)]
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "1")
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pre = (lambda: _set_nice(nice)) if nice is not None else None
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=pre)
+
+
+def _set_nice(value: int) -> int | None:
+    """Set this process's niceness; returns the previous one (None where not permitted: no root, no such OS call)."""
+    try:
+        old = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, 0, value)
+        return old
+    except (OSError, AttributeError):
+        return None
 
 
 def run_through_dds(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig(), spec: RobotSpec = G1,
@@ -345,7 +360,8 @@ def run_realtime(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig(),
     record = os.path.join(tmp, "bridge_trajectory.npz")
     proc = start_bridge(cfg.domain_id, cfg.interface, record, lockstep=False,
                         duration=cfg.duration + 2 * cfg.bridge_timeout, peers=cfg.peers, uint8_kind=cfg.uint8_kind,
-                        remote=cfg.remote, field_config=cfg.field_config)
+                        remote=cfg.remote, field_config=cfg.field_config, nice=cfg.nice)
+    old_nice = _set_nice(cfg.nice) if cfg.nice is not None else None
     trace = _Trace()
     loop = RateLoop(1.0 / spec.control_dt)
     n = int(round(cfg.duration / spec.control_dt))
@@ -374,6 +390,8 @@ def run_realtime(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig(),
         if last is not None:  # leave the motors braking, as the node does on exit
             robot.write_command(JointCommand.damping(last.q, ctrl.damping_kd))
     finally:
+        if old_nice is not None:
+            _set_nice(old_nice)
         proc.terminate()
         try:
             out, err = proc.communicate(timeout=30)

@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--realtime", action="store_true", help="as on the robot: start the bridge free-running (the G1 on "
                    "its virtual gantry until the controller holds it) and run the controller on its own 50 Hz wall-clock "
                    "loop through DDS; --duration is then wall-clock seconds")
+    s.add_argument("--nice", type=int, default=None, help="--realtime: niceness of the controller and the bridge "
+                   "while they run (negative: above the rest of the machine, needs root; default inherit)")
     s.add_argument("--duration", type=float, default=None, help="simulated seconds (default: lead-in plus the whole "
                    "embedded motion of a policy that carries one, else 10)")
     s.add_argument("--domain", type=int, default=42, help="DDS domain id for --through-dds/--realtime (default 42)")
@@ -135,7 +137,7 @@ def _cmd_sim2sim(args) -> int:
     dds = _dds_config(args)
     cfg = Sim2SimConfig(duration=args.duration, through_dds=args.through_dds, domain_id=args.domain,
                         ramp_duration=args.ramp, blend_time=args.blend, speed=args.speed, realtime=args.realtime,
-                        interface=dds.interface, peers=tuple(p for p in dds.peers if p != "127.0.0.1"),
+                        nice=args.nice, interface=dds.interface, peers=tuple(p for p in dds.peers if p != "127.0.0.1"),
                         uint8_kind=dds.uint8_kind, field_config=args.field_config, remote=tuple(args.remote))
     keyboard = None
     try:
