@@ -78,6 +78,10 @@ def write_bm_policy(path, *, obs_names=BM_OBS, joint_names=ISAAC_ORDER, T=200):
     n_obs = sum(dims[n] for n in obs_names)
     w = np.zeros((n_obs, J), np.float32)
     w[np.arange(J), np.arange(J)] = 1.0 / scale  # command joint_pos part (command is the first term)
+    if obs_names == BM_OBS:  # an ankle-pitch balance reflex, as sonic's synthetic tracker has (it stands in real time)
+        ankles = [list(joint_names).index(j) for j in ("left_ankle_pitch_joint", "right_ankle_pitch_joint")]
+        w[2 * J + 4, ankles] = 1.0 / scale[ankles]  # motion_anchor_ori_b[4] = sin(pitch) of an upright motion
+        w[2 * J + 6 + 1, ankles] = 0.2 / scale[ankles]  # base_ang_vel y
     bodies = ["pelvis", "torso_link"]
     nodes, inits = _embedded_motion_nodes(motion, {
         "joint_pos": motion, "joint_vel": vel, "body_quat_w": np.tile([1.0, 0, 0, 0], (T, 2, 1)),
