@@ -17,7 +17,7 @@ import pytest
 from _live import POLICY, UNITREE_DOMAIN, Client, Proc, bridge, launch, node_env, require_rclpy, wait_for
 
 rclpy = require_rclpy()
-REMOTE_ESTOP_AT = 15.0  # bridge seconds: L2+B held for 1 s
+REMOTE_ESTOP_AT = 15.0  # bridge seconds: L2+B held for 1 s (the node is up by then, also on a slow machine)
 
 
 class LowCmdLog:
