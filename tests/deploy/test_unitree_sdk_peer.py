@@ -50,15 +50,24 @@ def sdk_python(request):
     return python
 
 
+def _above_the_rest() -> None:
+    """The robot publishes LowState_ from its own computer: give the stand-ins priority over other work on this
+    machine where permitted (root), as the robot's own loop has."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, -10)
+    except OSError:
+        pass
+
+
 def _bridge(domain: int, seconds: float) -> subprocess.Popen:
     return subprocess.Popen([PY11, "-m", "sonic_deploy.bridge", "--domain", str(domain), "--gantry", "manual",
                              "--duration", str(seconds)], cwd=str(ROOT), env=dict(os.environ, OMP_NUM_THREADS="1"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_above_the_rest)
 
 
 def _peer(python, *args) -> subprocess.Popen:
     return subprocess.Popen([str(python), str(PEER), *map(str, args)], cwd=str(ROOT), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_above_the_rest)
 
 
 def _result(proc, timeout=90) -> dict:
