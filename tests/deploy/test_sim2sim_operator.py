@@ -70,7 +70,7 @@ def _cli(args, stdin):
 
 def test_keyboard_acts_when_stdin_is_a_terminal(clip_path, policy_path, tmp_path):
     report = tmp_path / "r.json"
-    args = ["--policy", str(policy_path), "--motion", str(clip_path), "--duration", "20.0", "--report", str(report)]
+    args = ["--policy", str(policy_path), "--motion", str(clip_path), "--duration", "8.0", "--report", str(report)]
     master, slave = pty.openpty()
     try:
         proc = _cli(args, slave)
