@@ -13,7 +13,7 @@ Unitree DDS: ``network_interface``, ``domain_id``, ``dds.peers`` (comma-separate
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sonic_deploy.config.loader import load_controller_config

@@ -14,6 +14,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from sonic_deploy.dds.channel import DdsConfig, lowcmd_reader, participant
+from sonic_deploy.dds.codec import decode_lowcmd
+
 from _live import POLICY, UNITREE_DOMAIN, Client, Proc, bridge, launch, node_env, require_rclpy, wait_for
 
 rclpy = require_rclpy()
@@ -24,8 +27,6 @@ class LowCmdLog:
     """Every rt/lowcmd sample on the test's Unitree domain, decoded by the project's own codec."""
 
     def __init__(self, domain: int):
-        from sonic_deploy.dds.channel import DdsConfig, lowcmd_reader, participant
-
         self.reader = lowcmd_reader(participant(DdsConfig.for_network("lo", domain)), reliable=True, depth=64)
         self.samples = collections.deque(maxlen=500)
         self.count = 0
@@ -34,8 +35,6 @@ class LowCmdLog:
         self._t.start()
 
     def _run(self):
-        from sonic_deploy.dds.codec import decode_lowcmd
-
         while not self._stop:
             if self.reader.wait(0.05):
                 for data in self.reader.take():

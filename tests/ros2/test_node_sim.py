@@ -20,6 +20,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from sonic_deploy.sim2sim import Sim2SimConfig, run
+
 from _live import POLICY, UNITREE_DOMAIN, Client, Proc, bridge, launch, node_env, require_rclpy, wait_for
 
 rclpy = require_rclpy()
@@ -112,8 +114,6 @@ def test_tracks_stand_idle_then_step_in_place_for_30_s(sim):
 
 
 def test_realtime_tracking_within_tolerance_of_lockstep(sim):
-    from sonic_deploy.sim2sim import Sim2SimConfig, run
-
     assert "step_in_place" in sim.marks.get("tracking", {}), "the tracking run did not complete"
     assert sim.node.interrupt() == 0 and sim.bridge.interrupt() == 0, _fail(sim, "exit")
     gt = np.load(sim.record)
