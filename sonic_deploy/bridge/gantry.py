@@ -92,6 +92,7 @@ class Gantry:
         if self.cfg.release != "off":
             self.engaged = True
             self._stiff_since = None
+            self.released_at = self.reason = None
 
     def observe(self, t: float, enabled: np.ndarray, q: np.ndarray, kp: np.ndarray) -> None:
         """One received command (motor enable, target, kp over the spec's joints) at bridge time ``t``."""
