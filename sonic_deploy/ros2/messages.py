@@ -11,7 +11,7 @@
   quaternions are x, y, z, w; the sample holds w, x, y, z;
 * ``~/motion/command`` (``std_msgs/String``, JSON): :func:`parse_motion_command`;
 * ``~/motion/frames`` (``std_msgs/String``): one reference frame per message, ``data`` = the same JSON object as
-  the WebSocket motion frame (:mod:`sonic_deploy.teleop.motion_stream`: ``{"type": "motion", "t", "joint_pos",
+  the WebSocket motion frame (:mod:`sonic_deploy.inputs.motion_stream`: ``{"type": "motion", "t", "joint_pos",
   "joint_vel", "root_pos", "root_quat"[, "smpl_joints", "vr_pos", "vr_quat"]}``): :func:`motion_frame_to_string`
   (publisher) and :func:`motion_frame_from_string` (node) -> :meth:`MotionStreamInput.push_message`;
 * ``~/tokens_in`` (``std_msgs/Int32MultiArray``): ``data`` = ``num_tokens`` FSQ token indices

@@ -5,7 +5,7 @@
 
 Each message is a ``std_msgs/String`` whose ``data`` is one motion frame as JSON, the same object the WebSocket
 transport sends (:func:`sonic_deploy.ros2.messages.motion_frame_to_string`); the node (``input:=stream``) feeds
-it to :class:`~sonic_deploy.teleop.motion_stream.MotionStreamInput`. Frames go out ``lead`` seconds ahead of real
+it to :class:`~sonic_deploy.inputs.motion_stream.MotionStreamInput`. Frames go out ``lead`` seconds ahead of real
 time so the policy's future frames are covered. rclpy is imported only in :func:`main`.
 """
 

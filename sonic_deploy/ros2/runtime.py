@@ -108,7 +108,7 @@ class DeployRuntime:
             tl.speed = tl.rate = p["motion_player.speed"]
             return tl
         if p["input"] == "stream":
-            from sonic_deploy.teleop.motion_stream import MotionStreamInput
+            from sonic_deploy.inputs.motion_stream import MotionStreamInput
 
             self.motion_stream = MotionStreamInput(blend_time=p["motion_player.blend_time"])
             return self.motion_stream

@@ -16,7 +16,7 @@ def clip_frames(clips, *, rate: float | None = 50.0, lead: float = 0.5, speed: f
                 duration: float | None = None, sleep=time.sleep, clock=time.monotonic):
     """Yield the clips' motion frames (dicts, ``t`` = stream time) at ``rate`` Hz (``None``: each clip's own fps),
     paced ``lead`` seconds ahead of real time. The transport (WebSocket, ROS 2 topic) sends what it yields."""
-    from sonic_deploy.teleop.motion_stream import clip_message
+    from sonic_deploy.inputs.motion_stream import clip_message
 
     t_stream = 0.0
     start = clock()

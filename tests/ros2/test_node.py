@@ -76,7 +76,7 @@ def test_motion_frames_reach_the_stream_input(tmp_path, synthetic_motions):
 
     from sonic_deploy.motion import load_clip
     from sonic_deploy.ros2 import messages
-    from sonic_deploy.teleop.motion_stream import clip_message
+    from sonic_deploy.inputs.motion_stream import clip_message
 
     node, client = _start(tmp_path, _args(input="stream"))
     try:

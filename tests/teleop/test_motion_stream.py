@@ -9,7 +9,7 @@ import pytest
 
 from sonic_deploy.inputs.motion_player import MotionPlayer
 from sonic_deploy.motion import load_clip
-from sonic_deploy.teleop.motion_stream import MotionStreamInput
+from sonic_deploy.inputs.motion_stream import MotionStreamInput
 from sonic_deploy.teleop.server import StreamServer
 
 
@@ -52,7 +52,7 @@ def test_streamed_clip_drives_sim2sim(tmp_path, synthetic_motions):
     from sonic_deploy.policy.synthetic import write_tracking_policy
     from sonic_deploy.robots.g1 import G1
     from sonic_deploy.robots.mujoco_robot import MujocoRobot
-    from sonic_deploy.teleop.motion_stream import clip_message
+    from sonic_deploy.inputs.motion_stream import clip_message
 
     clip = load_clip(synthetic_motions / "squat.npz")
     inp = MotionStreamInput(lead=0.3, blend_time=0.5)
