@@ -27,7 +27,7 @@ from sonic_deploy.control.controller import ControllerConfig
 from sonic_deploy.control.remote import RemoteBindings
 from sonic_deploy.control.safety import SafetyConfig
 from sonic_deploy.control.thermal import ThermalConfig, ThermalModelConfig
-from sonic_deploy.teleop.input import TeleopConfig
+from sonic_deploy.inputs.vr_teleop import TeleopConfig
 
 ROBOTS = ("sim", "real")
 SECTIONS = ("controller", "safety", "thermal", "thermal_model", "remote", "keyboard", "teleop")

@@ -27,7 +27,7 @@ from sonic_deploy.inputs.base import ReferenceSource
 from sonic_deploy.policy.base import Policy
 from sonic_deploy.robots.base import JointCommand, RobotState
 from sonic_deploy.robots.g1 import G1, RobotSpec
-from sonic_deploy.teleop.input import TeleopConfig
+from sonic_deploy.inputs.vr_teleop import TeleopConfig
 
 log = logging.getLogger("sonic_deploy.control")
 

@@ -25,7 +25,7 @@ import threading
 import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
-from sonic_deploy.teleop.input import TeleopConfig
+from sonic_deploy.inputs.vr_teleop import TeleopConfig
 
 _DROPOUT = TeleopConfig()  # one home for the live inputs' dropout times (the field configuration's teleop:)
 

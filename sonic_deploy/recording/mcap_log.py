@@ -182,7 +182,7 @@ class SessionRecorder:
         self.ctrl.clear_faults(now)
 
     def record_pose(self, sample, now: float) -> None:
-        """Listener for :class:`~sonic_deploy.teleop.input.TeleopInput` (``teleop.listeners.append(rec.record_pose)``)."""
+        """Listener for :class:`~sonic_deploy.inputs.vr_teleop.TeleopInput` (``teleop.listeners.append(rec.record_pose)``)."""
         self._write("teleop", now, {"step": self.steps, "now": now, "sample": sample.to_message()})
 
     # --- the step -------------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ class NodeParams:
         return {k[len(p):]: v for k, v in self.values.items() if k.startswith(p) and "." not in k[len(p):]}
 
     def teleop_config(self):
-        from sonic_deploy.teleop.input import TeleopConfig
+        from sonic_deploy.inputs.vr_teleop import TeleopConfig
 
         t = self.group("teleop")
         return TeleopConfig(smoothing_tau=t["smoothing_tau"], hold_time=t["hold_time"], ease_time=t["ease_time"],

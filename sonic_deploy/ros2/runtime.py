@@ -86,7 +86,7 @@ class DeployRuntime:
     # --- construction ---------------------------------------------------------------------------------
     def _make_input(self, p: NodeParams):
         if p["input"] == "teleop":
-            from sonic_deploy.teleop.input import TeleopInput
+            from sonic_deploy.inputs.vr_teleop import TeleopInput
 
             self.teleop = TeleopInput(p.teleop_config())
             if p["teleop.server.enabled"]:

@@ -16,7 +16,7 @@ from sonic_deploy.control.remote import RemoteBindings
 from sonic_deploy.control.safety import SafetyConfig
 from sonic_deploy.control.thermal import ThermalConfig, ThermalModelConfig
 from sonic_deploy.ros2 import params as node_params
-from sonic_deploy.teleop.input import TeleopConfig
+from sonic_deploy.inputs.vr_teleop import TeleopConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_YAML = ROOT / "ros2_ws" / "src" / "sonic_deploy" / "config" / "g1.yaml"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sonic_deploy.teleop.calibration import default_vr_reference
-from sonic_deploy.teleop.input import TeleopConfig, TeleopInput
+from sonic_deploy.inputs.vr_teleop import TeleopConfig, TeleopInput
 from sonic_deploy.teleop.server import StreamServer
 
 from ._cdp import Browser, find_chromium
