@@ -69,7 +69,7 @@ def run(path: str, args) -> dict:
     from sonic_deploy.policy.synthetic import default_contract, write_mlp_policy
     from sonic_deploy.robots.g1 import G1
     from sonic_deploy.robots.g1_dds import G1DdsRobot
-    from sonic_deploy.teleop.calibration import default_vr_reference
+    from sonic_deploy.inputs.vr_calibration import default_vr_reference
     from sonic_deploy.inputs.vr_teleop import TeleopConfig, TeleopInput
     from sonic_deploy.teleop.poses import PoseSample
     from sonic_deploy.teleop.server import StreamServer

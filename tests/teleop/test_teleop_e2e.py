@@ -28,7 +28,7 @@ from sonic_deploy.policy.synthetic import default_contract, write_tracking_polic
 from sonic_deploy.recording import SessionReader, SessionRecorder, replay  # noqa: E402
 from sonic_deploy.robots.g1 import G1  # noqa: E402
 from sonic_deploy.robots.mujoco_robot import MujocoRobot  # noqa: E402
-from sonic_deploy.teleop.calibration import default_vr_reference  # noqa: E402
+from sonic_deploy.inputs.vr_calibration import default_vr_reference  # noqa: E402
 from sonic_deploy.inputs.vr_teleop import TeleopConfig, TeleopInput  # noqa: E402
 from sonic_deploy.teleop.server import StreamServer  # noqa: E402
 from sonic_deploy.teleop.session import read_session, session_from_clip, write_session  # noqa: E402

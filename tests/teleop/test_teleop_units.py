@@ -6,7 +6,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from sonic_deploy.teleop.calibration import HEAD_HEIGHT_PER_BODY_HEIGHT, default_vr_reference
+from sonic_deploy.inputs.vr_calibration import HEAD_HEIGHT_PER_BODY_HEIGHT, default_vr_reference
 from sonic_deploy.teleop.filters import ExpSmoother
 from sonic_deploy.inputs.vr_teleop import TeleopConfig, TeleopInput
 from sonic_deploy.teleop.poses import PoseFormatError, PoseSample, parse_pose_message

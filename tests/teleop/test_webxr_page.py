@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from sonic_deploy.teleop.calibration import default_vr_reference
+from sonic_deploy.inputs.vr_calibration import default_vr_reference
 from sonic_deploy.inputs.vr_teleop import TeleopConfig, TeleopInput
 from sonic_deploy.teleop.server import StreamServer
 
