@@ -71,7 +71,7 @@ def run(path: str, args) -> dict:
     from sonic_deploy.robots.g1_dds import G1DdsRobot
     from sonic_deploy.inputs.vr_calibration import default_vr_reference
     from sonic_deploy.inputs.vr_teleop import TeleopConfig, TeleopInput
-    from sonic_deploy.teleop.poses import PoseSample
+    from sonic_deploy.inputs.vr_poses import PoseSample
     from sonic_deploy.teleop.server import StreamServer
 
     domain = args.domain + (0 if path == "ws" else 1)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sonic_deploy.robots.g1 import G1, RobotSpec
-from sonic_deploy.teleop.poses import PoseSample
+from sonic_deploy.inputs.vr_poses import PoseSample
 from sonic_deploy.utils.rotations import quat_conj, quat_mul
 
 HEAD_HEIGHT_PER_BODY_HEIGHT = 0.936  # eye height / stature, adult anthropometry

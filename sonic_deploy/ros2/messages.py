@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sonic_deploy.teleop.poses import PoseFormatError, PoseSample
+from sonic_deploy.inputs.vr_poses import PoseFormatError, PoseSample
 
 OK, WARN, ERROR = 0, 1, 2
 MOTION_ACTIONS = ("play", "pause", "resume", "stop")

@@ -31,7 +31,7 @@ from websockets.asyncio.server import serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-from sonic_deploy.teleop.poses import PoseFormatError, parse_pose_message
+from sonic_deploy.inputs.vr_poses import PoseFormatError, parse_pose_message
 
 
 def page_html() -> bytes:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sonic_deploy.teleop.poses import POINTS, Q_WEBXR_TO_ROBOT, WEBXR_TO_ROBOT, PoseSample, parse_pose_message
+from sonic_deploy.inputs.vr_poses import POINTS, Q_WEBXR_TO_ROBOT, WEBXR_TO_ROBOT, PoseSample, parse_pose_message
 from sonic_deploy.utils.rotations import quat_conj, quat_mul
 
 
