@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sonic_deploy.inputs.vr_calibration import HEAD_HEIGHT_PER_BODY_HEIGHT, default_vr_reference
-from sonic_deploy.teleop.filters import ExpSmoother
+from sonic_deploy.inputs.vr_filters import ExpSmoother
 from sonic_deploy.inputs.vr_teleop import TeleopConfig, TeleopInput
 from sonic_deploy.inputs.vr_poses import PoseFormatError, PoseSample, parse_pose_message
 from sonic_deploy.teleop.session import robot_to_webxr
