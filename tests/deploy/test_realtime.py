@@ -7,6 +7,10 @@ the lock-step one stands on the floor from tick 0) and in timing (the real-time 
 arrived last, 0-2 ms old, on a loaded machine); measured here: root-relative MPJPE 19.5 vs 19.3 mm (stand_idle) and
 22.4 vs 23.0 mm (step_in_place), joint error 0.044 vs 0.045 and 0.054 vs 0.056 rad. Global MPJPE is reported, not
 compared: without odometry it measures drift, which the different start changes.
+
+Needs the CPU a robot's computer gives its control loop: on an otherwise idle 2-core machine the loop's jitter p99
+is 6-8 ms and both motions track; with the same machine 8x oversubscribed (load 16) the jitter p99 reached 25-28 ms,
+cycles took up to 110 ms and the robot fell, even at niceness -10.
 """
 
 from dataclasses import replace
@@ -34,7 +38,8 @@ def test_realtime_tracks_like_lockstep(motion, synthetic_motions, dds_cfg):
           f"{ref.mpjpe_global_mm:.1f} mm | real-time root {rt.mpjpe_root_mm:.1f} mm joint {rt.joint_error_rad:.4f} rad "
           f"global {rt.mpjpe_global_mm:.1f} mm, period p99 {rt.period_p99_ms:.2f} ms, {rt.dds}")
     assert ref.ok and not ref.fell, ref.faults
-    assert rt.completed and rt.ok and not rt.fell, rt.faults
+    # a loop starved of CPU (other work on the machine: jitter p99 over about 10 ms) falls as a robot would
+    assert rt.completed and rt.ok and not rt.fell, (rt.faults, rt.dds)
     assert [m for _, m in rt.transitions] == ["damping", "ramp", "active"]
     assert rt.active_s > DURATION - 2.0
     assert abs(rt.mpjpe_root_mm - ref.mpjpe_root_mm) < TOL_MPJPE_ROOT_MM
