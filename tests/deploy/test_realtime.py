@@ -8,7 +8,7 @@ arrived last, 0-2 ms old, on a loaded machine); measured here: root-relative MPJ
 22.4 vs 23.0 mm (step_in_place), joint error 0.044 vs 0.045 and 0.054 vs 0.056 rad. Global MPJPE is reported, not
 compared: without odometry it measures drift, which the different start changes.
 
-Needs the CPU a robot's computer gives its control loop: on an otherwise idle 2-core machine the loop's jitter p99
+Needs the CPU a robot's computer gives its control loop: on 2 cores at load 4-5 (other jobs running) the jitter p99
 is 6-8 ms and both motions track; with the same machine 8x oversubscribed (load 16) the jitter p99 reached 25-28 ms,
 cycles took up to 110 ms and the robot fell, even at niceness -10.
 """
