@@ -3,7 +3,7 @@
 The artifact pair: the usual ``sonic.policy/1`` model (encoder + FSQ + decoder; used once, to compute the
 standing pose's tokens, and for its contract) and a *decoder graph* beside it:
 
-    inputs  ``token_indices`` [B, T] int64 — T = contract ``num_tokens``, indices as in :mod:`sonic_deploy.field.tokens`;
+    inputs  ``token_indices`` [B, T] int64 — T = contract ``num_tokens``, indices as in :mod:`sonic_deploy.inputs.token_stream`;
             ``obs_proprio``  [B, P] float32 — the same proprioception layout as the main graph;
     outputs ``actions`` [B, 29] float32;
     metadata ``sonic``: the same contract JSON as the main model (checked equal: config_hash, fsq_levels,

@@ -15,7 +15,7 @@
   "joint_vel", "root_pos", "root_quat"[, "smpl_joints", "vr_pos", "vr_quat"]}``): :func:`motion_frame_to_string`
   (publisher) and :func:`motion_frame_from_string` (node) -> :meth:`MotionStreamInput.push_message`;
 * ``~/tokens_in`` (``std_msgs/Int32MultiArray``): ``data`` = ``num_tokens`` FSQ token indices
-  (:mod:`sonic_deploy.field.tokens`): :func:`token_indices_from_array` -> :meth:`TokenStreamInput.push`;
+  (:mod:`sonic_deploy.inputs.token_stream`): :func:`token_indices_from_array` -> :meth:`TokenStreamInput.push`;
 * ``~/smpl/joints`` (``std_msgs/Float32MultiArray``, ``input:=smpl``): ``data`` = F x 24 x 3 SMPL joint positions
   (F >= 1 frames, the first at the time of the message, the rest the future frames the policy's encoder reads at its
   own spacing; REP-103 world axes, metres; joint 0 the pelvis, 1 / 2 the left / right hip): :func:`smpl_sample_from_array`;

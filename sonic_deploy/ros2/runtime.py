@@ -45,7 +45,7 @@ class DeployRuntime:
         self.cmd_vel = self.sticks = None  # velocity-commanded policies: ~/cmd_vel and the remote's sticks
         self._remote_state = RemoteState.decode
         if params["input"] == "tokens":  # decoder-only path: <policy>.decoder.onnx beside the policy
-            from sonic_deploy.field.tokens import TokenStreamInput
+            from sonic_deploy.inputs.token_stream import TokenStreamInput
             from sonic_deploy.policy.tokens import TokenPolicy
 
             self.policy = TokenPolicy(params["policy"], G1)

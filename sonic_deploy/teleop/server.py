@@ -6,7 +6,7 @@
 * a pose sample (``{"type": "pose", ...}``, or any object with ``"head"``; see :mod:`.poses`) -> the teleop input;
 * ``{"type": "calibrate"}`` -> the teleop input zeroes on the next sample;
 * ``{"type": "motion", ...}`` (see :mod:`.motion_stream`) -> the motion-stream input;
-* ``{"type": "tokens", "tokens": [...]}`` or ``"codes"`` (see :mod:`sonic_deploy.field.tokens`) -> the token input;
+* ``{"type": "tokens", "tokens": [...]}`` or ``"codes"`` (see :mod:`sonic_deploy.inputs.token_stream`) -> the token input;
 * ``{"type": "command", ...}`` -> ``on_command(msg)`` (e.g. the node's motion commands);
 * ``{"type": "hello"}`` -> a reply naming the server and the inputs it feeds.
 Adding ``"ack": <id>`` to any message makes the server answer ``{"type": "ack", "ack": <id>}`` once the sample

@@ -10,7 +10,7 @@ import pytest
 
 from sonic_deploy.control.controller import Controller, ControllerConfig, Mode
 from sonic_deploy.control.safety import SafetyConfig
-from sonic_deploy.field.tokens import FsqCodec, TokenFormatError, TokenStreamInput
+from sonic_deploy.inputs.token_stream import FsqCodec, TokenFormatError, TokenStreamInput
 from sonic_deploy.inputs.motion_player import MotionPlayer
 from sonic_deploy.motion.synth import synthesize
 from sonic_deploy.policy.contract import ContractError

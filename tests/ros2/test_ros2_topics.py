@@ -133,7 +133,7 @@ def test_runtime_token_input(tmp_path):
         from _token_artifacts import write_token_policy
     finally:
         sys.path.pop(0)
-    from sonic_deploy.field.tokens import TokenFormatError, TokenStreamInput
+    from sonic_deploy.inputs.token_stream import TokenFormatError, TokenStreamInput
     from sonic_deploy.policy.tokens import TokenPolicy
     from sonic_deploy.ros2.runtime import DeployRuntime
 
