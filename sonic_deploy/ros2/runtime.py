@@ -112,7 +112,7 @@ class DeployRuntime:
 
             self.motion_stream = MotionStreamInput(blend_time=p["motion_player.blend_time"])
             return self.motion_stream
-        from sonic_deploy.inputs.streams import SmplStream
+        from sonic_deploy.inputs.smpl_stream import SmplStream
 
         self.smpl = SmplStream()
         return self.smpl
