@@ -24,10 +24,10 @@ from sonic_deploy.control.remote import RemoteBindings, RemoteWatcher
 from sonic_deploy.control.safety import Fault, LimitWatch, SafetyConfig, check_state, clip_command, soft_limits
 from sonic_deploy.control.thermal import ThermalConfig, ThermalMonitor
 from sonic_deploy.inputs.base import ReferenceSource
+from sonic_deploy.inputs.vr_teleop import TeleopConfig
 from sonic_deploy.policy.base import Policy
 from sonic_deploy.robots.base import JointCommand, RobotState
 from sonic_deploy.robots.g1 import G1, RobotSpec
-from sonic_deploy.inputs.vr_teleop import TeleopConfig
 
 log = logging.getLogger("sonic_deploy.control")
 

@@ -15,30 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from sonic_deploy.config.loader import controller_config_from_dict
+from sonic_deploy.control.controller import Controller
 from sonic_deploy.control.safety import SafetyConfig
+from sonic_deploy.inputs.replay import ReplaySource
+from sonic_deploy.policy.contract import TERM_NEEDS
 from sonic_deploy.recording.mcap_log import SessionReader, file_sha256, frames_from_dict, state_from_dict
-
-
-class _ReplayReference:
-    def __init__(self, inputs: dict[int, dict], provides):
-        self.inputs = inputs
-        self.provides = frozenset(provides)
-        self.step = 0
-
-    def _rec(self) -> dict:
-        return self.inputs.get(self.step, {})
-
-    def start(self, state, now: float) -> None:
-        pass
-
-    def stamp(self, now: float) -> float:
-        return float(self._rec().get("stamp", now))
-
-    def frames(self, times, state=None):
-        fr = frames_from_dict(self._rec().get("frames"))
-        if fr is None:
-            raise RuntimeError(f"replay: step {self.step} asked for reference frames the recording does not hold")
-        return fr
+from sonic_deploy.robots.g1 import G1
 
 
 @dataclass
@@ -70,9 +52,7 @@ def _recorded_config(meta: dict, source: str):
 
 
 def replay(path: str | Path, *, policy_path: str | None = None, tol: float = 1e-6) -> ReplayResult:
-    from sonic_deploy.control.controller import Controller
-    from sonic_deploy.policy.runner import PolicyRunner
-    from sonic_deploy.robots.g1 import G1
+    from sonic_deploy.policy.runner import PolicyRunner  # onnxruntime (deploy extra), needed only to replay a policy
 
     rec = SessionReader(path)
     meta = rec.meta
@@ -85,8 +65,8 @@ def replay(path: str | Path, *, policy_path: str | None = None, tol: float = 1e-
             raise ValueError(f"{path}: policy {policy_path} differs from the recorded one (SHA-256)")
         runner = PolicyRunner(policy_path, G1)
     cfg = _recorded_config(meta, str(path))
-    inputs = {m["step"]: m for m in rec["input"]}
-    ref = _ReplayReference(inputs, _needs(runner) if runner else ())
+    inputs = {m["step"]: {**m, "frames": frames_from_dict(m.get("frames"))} for m in rec["input"]}
+    ref = ReplaySource(inputs, _needs(runner) if runner else ())
     has_ref = bool(inputs) or meta.get("reference") not in (None, "NoneType")
     ctrl = Controller(G1, runner, ref if has_ref else None, cfg)
     events = rec.by_step("event")
@@ -130,6 +110,4 @@ def replay(path: str | Path, *, policy_path: str | None = None, tol: float = 1e-
 
 
 def _needs(runner) -> set:
-    from sonic_deploy.policy.contract import TERM_NEEDS
-
     return {TERM_NEEDS[t.name] for t in runner.contract.obs_encoder}
