@@ -19,6 +19,7 @@ from sonic_deploy.motion.retarget.deepmimic import DeepMimicSkeleton, load_deepm
 from sonic_deploy.motion.retarget.pipeline import Retargeter
 from sonic_deploy.motion.retarget.quality import FloorGeometry, assess
 from sonic_deploy.robots.g1 import G1
+from sonic_deploy.utils.rotations import tilt_deg
 
 STANDING = ("dm_walk", "dm_run", "dm_jump", "dm_kick", "dm_spinkick", "dm_punch", "dm_spin", "dm_dance_a",
             "dm_dance_b", "dm_walker_walk_forward", "dm_walker_turn_left0", "dm_walker_turn_left1",
@@ -103,7 +104,8 @@ def test_retarget_a_short_clip_afresh(motion_set, real_set):
     raw = raw_dir(motion_set)
     skel = DeepMimicSkeleton.from_urdf(raw / motion_set.source["skeleton"])
     human = load_deepmimic(raw / motion_set.source["motions_dir"] / "humanoid3d_jump.txt", skel)
-    res = Retargeter().retarget(human, name="jump")
+    rt = Retargeter()
+    res = rt.retarget(human, name="jump")
     rep = res.report
     assert rep.skate_cm_s < 2.0 and rep.penetration_cm < 1.0 and rep.limit_violations == 0
     assert 0.6 < res.scale < 0.9  # G1 legs are about three quarters of this subject's
@@ -116,6 +118,14 @@ def test_retarget_a_short_clip_afresh(motion_set, real_set):
             if planted[seg[0]] and len(seg) > 4:
                 inner = feet[seg[1:-1], i]
                 assert np.linalg.norm(inner - inner.mean(0), axis=-1).max() < 0.003
+                # and flat on the floor, but where the G1's ankle is at its limit (the deep crouch before the jump)
+                quat = res.clip.body_quat_w[seg[1:-1], res.clip.body_index(G1.feet_bodies)[i]]
+                ankle = G1.joint_index([f"{('left', 'right')[i]}_ankle_pitch_joint"])[0]
+                free = res.clip.joint_pos[seg[1:-1], ankle] > G1.joint_lower[ankle] + 0.01
+                assert tilt_deg(quat[free]).max(initial=0.0) < 2.0 and tilt_deg(quat).max() < 10.0
+                z = res.clip.body_pos_w[seg[1:-1], res.clip.body_index(G1.feet_bodies)[i], 2]
+                # on the floor; a foot tipped by its ankle limit lifts the body until its toe clears the floor
+                assert rt.floor.stance_z - 0.001 < z.min() and z.max() < rt.floor.stance_z + 0.02
     # the quality table beside the clips holds the same numbers as the report
     rows = {r["clip"]: r for r in json.loads((real_set[0] / "quality.json").read_text())}
     assert rows["dm_jump"]["frames"] == res.clip.num_frames

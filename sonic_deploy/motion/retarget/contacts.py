@@ -21,6 +21,7 @@ class ContactConfig:
     max_gap_frames: int = 2  # shorter lifts inside a phase are noise
     blend_s: float = 0.20  # swing <-> planted blend before and after each phase
     clearance: float = 0.01  # m: lowest a swing foot goes (G1 sole above the floor)
+    max_tip: float = 0.5  # rad: largest toe-down or toe-up tip of a swing foot
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -94,7 +95,9 @@ def foot_targets(ankle: np.ndarray, toe: np.ndarray, fps: float, stance_z: float
     pitch = -np.arctan2(d[:, 2], np.linalg.norm(d[:, :2], axis=-1))
     rest_pitch = np.median(pitch[planted]) if planted.any() else np.median(pitch)
     swing_pos = ankle.copy()
-    tip = pitch - rest_pitch
+    # the tip a G1 foot can take in swing (its ankle turns 0.52 rad toe-down, 0.87 toe-up; the leg adds some):
+    # a ballet-pointed human foot would otherwise lift the G1 foot by its whole length
+    tip = np.clip(pitch - rest_pitch, -cfg.max_tip, cfg.max_tip)
     # a swing foot clears the floor (cfg.clearance), and a tipped one clears it with its toe or heel too
     swing_pos[:, 2] = np.maximum(stance_z + ankle[:, 2] - base_a,
                                  stance_z * np.cos(tip) + foot_reach * np.abs(np.sin(tip)) + cfg.clearance)
