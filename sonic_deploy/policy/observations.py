@@ -70,8 +70,10 @@ def base_ang_vel(pelvis_quat: np.ndarray, ang_vel_w: np.ndarray) -> np.ndarray:
 
 
 def projected_gravity(pelvis_quat: np.ndarray) -> np.ndarray:
-    """[3] R_pelvis^T (0, 0, -1)."""
-    return np.einsum("...ji,j->...i", quat_to_mat(pelvis_quat), GRAVITY_DIR)
+    """[3] R_pelvis^T (0, 0, -1): minus the third row of R(q), written out (one small array, no matrix)."""
+    q = np.asarray(pelvis_quat, np.float64)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    return np.stack([2 * (w * y - x * z), -2 * (y * z + w * x), 2 * (x * x + y * y) - 1], axis=-1)
 
 
 def joint_pos_rel(q: np.ndarray, default_q: np.ndarray) -> np.ndarray:
@@ -128,3 +130,25 @@ def vr_3point_ori(ref_pelvis_quat: np.ndarray, vr_quat: np.ndarray) -> np.ndarra
     rel = np.einsum("...ji,...bjk->...bik", yaw_mat(ref_pelvis_quat), quat_to_mat(vr_quat))
     six = mat_to_6d(rel)
     return six.reshape(six.shape[:-2] + (-1,))
+
+
+# --- history ------------------------------------------------------------------------------------------
+class History:
+    """The last ``length`` values of one term, oldest first, flattened term-major: the layout of the training
+    observation manager's history (``sonic_train/envs/managers/observation_manager.py``) and of the contract,
+    so the export writes the actor's input as it is and nothing is permuted. The first value after a
+    reset fills the whole history, as training does for a reset env."""
+
+    def __init__(self, length: int, dim: int):
+        self.buf = np.empty((int(length), int(dim)), np.float64)
+        self.filled = False
+
+    def push(self, value: np.ndarray) -> np.ndarray:
+        """Append this step's value and return the history, [length * dim] (a view, valid until the next push)."""
+        if self.filled:
+            self.buf[:-1] = self.buf[1:]
+            self.buf[-1] = value
+        else:
+            self.buf[:] = value
+            self.filled = True
+        return self.buf.reshape(-1)

@@ -106,7 +106,7 @@ class PolicyRunner:
     # --- controller interface -------------------------------------------------------------------------
     def reset(self) -> None:
         self.last_action = np.zeros(self.spec.num_joints)
-        self._hist: dict[str, np.ndarray] = {}
+        self._hist: dict[str, ob.History] = {}
 
     def reference_times(self, t: float) -> np.ndarray:
         return t + self.future_times
@@ -139,17 +139,22 @@ class PolicyRunner:
         raise KeyError(name)
 
     def _group(self, group: str, terms, state, frames) -> np.ndarray:
-        parts = []
+        """One input vector: each term's scaled value (with history: its :class:`~.observations.History`, the
+        layout training's observation manager keeps) written into its slice, cast to float32 once."""
+        size = sum(t.size for t in terms)
+        out = np.empty(size, np.float64)
+        off = 0
         for t in terms:
             v = self._raw(t.name, state, frames) * self._scales[t.name]
             if t.history > 1:
                 key = f"{group}/{t.name}"
                 h = self._hist.get(key)
-                h = np.tile(v, (t.history, 1)) if h is None else np.concatenate([h[1:], v[None]], axis=0)
-                self._hist[key] = h
-                v = h.reshape(-1)
-            parts.append(v)
-        return np.concatenate(parts)[None].astype(np.float32) if parts else np.zeros((1, 0), np.float32)
+                if h is None:
+                    h = self._hist[key] = ob.History(t.history, v.shape[-1])
+                v = h.push(v)
+            out[off:off + t.size] = v
+            off += t.size
+        return out.astype(np.float32)[None]
 
     def observe(self, state, frames) -> dict[str, np.ndarray]:
         c = self.contract

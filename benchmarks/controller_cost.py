@@ -1,0 +1,94 @@
+"""The controller's own cost per deploy step: everything but inference and physics.
+
+Runs the shipped policy in-process on a synthetic clip (the sim2sim loop, one core) and times each
+``Controller.step`` while the policy is active, minus the time onnxruntime spends in ``session.run``:
+observation building, history, safety checks, reference sampling, recording hooks. Physics and inference
+are timed in the same run and printed beside it, with the machine's load.
+Target (issue 21): p50 <= 0.15 ms, p99 <= 0.4 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHIPPED = Path(__file__).resolve().parents[1] / "policies" / "g1_sonic_smoke" / "policy.onnx"
+TARGET_P50_MS, TARGET_P99_MS = 0.15, 0.4
+
+
+def measure(policy: str | Path, motion: str, duration: float) -> dict[str, np.ndarray]:
+    """Per active step: controller cost, inference and physics times (ms)."""
+    from sonic_deploy.motion.synth import synthesize_all
+    from sonic_deploy.robots.g1 import G1
+    from sonic_deploy.robots.mujoco_robot import MujocoRobot
+    from sonic_deploy.sim2sim import Sim2SimConfig, _build
+
+    clip = synthesize_all(tempfile.mkdtemp(), [motion])[0]
+    robot = MujocoRobot(G1, float32_io=True)
+    _, _, runner, ctrl, _ = _build(str(policy), clip, G1, Sim2SimConfig(duration=duration))
+    session_run = runner.session.run
+    infer_s = [0.0]
+
+    def timed_run(*a, **kw):
+        t0 = time.perf_counter()
+        out = session_run(*a, **kw)
+        infer_s[0] += time.perf_counter() - t0
+        return out
+
+    runner.session.run = timed_run
+    cost, infer, physics = [], [], []
+    for _ in range(int(round(duration / G1.control_dt))):
+        state = robot.read_state()
+        now = robot.tick_ms / 1000.0
+        infer_s[0] = 0.0
+        t0 = time.perf_counter()
+        cmd = ctrl.step(state, now)
+        t1 = time.perf_counter()
+        robot.write_command(cmd)
+        robot.advance()
+        t2 = time.perf_counter()
+        if ctrl.mode.value == "active" and infer_s[0] > 0:
+            cost.append(t1 - t0 - infer_s[0])
+            infer.append(infer_s[0])
+            physics.append(t2 - t1)
+    return {k: np.asarray(v) * 1e3 for k, v in (("cost", cost), ("infer", infer), ("physics", physics))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--policy", default=str(SHIPPED))
+    ap.add_argument("--motion", default="arm_waves")
+    ap.add_argument("--duration", type=float, default=12.0, help="simulated seconds (about 2.5 s start-up first)")
+    ap.add_argument("--pin-core", type=int, default=0)
+    args = ap.parse_args()
+    if args.pin_core >= 0 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.pin_core})
+    import logging
+
+    logging.getLogger().setLevel(logging.ERROR)
+    from rich.console import Console
+    from rich.table import Table
+
+    load = os.getloadavg()[0]
+    m = measure(args.policy, args.motion, args.duration)
+    c = m["cost"]
+    p50, p99 = float(np.percentile(c, 50)), float(np.percentile(c, 99))
+    t = Table(title=f"controller cost per step (all but inference and physics), {len(c)} active steps, "
+                    f"{Path(args.policy).parent.name}, load {load:.1f} on {os.cpu_count()} cores")
+    for col in ("figure", "measured", "target"):
+        t.add_column(col, justify="left" if col == "figure" else "right")
+    t.add_row("controller cost p50 (ms)", f"{p50:.3f}", f"<= {TARGET_P50_MS} {'met' if p50 <= TARGET_P50_MS else 'NOT met'}")
+    t.add_row("controller cost p99 (ms)", f"{p99:.3f}", f"<= {TARGET_P99_MS} {'met' if p99 <= TARGET_P99_MS else 'NOT met'}")
+    for k in ("infer", "physics"):  # same run, for scale
+        t.add_row(f"  beside it: {k} p50 (ms)", f"{np.percentile(m[k], 50):.3f}", "-")
+        t.add_row(f"  cost / {k} (p50 ratio)", f"{p50 / np.percentile(m[k], 50):.2f}", "-")
+    Console(width=120).print(t)
+
+
+if __name__ == "__main__":
+    main()
