@@ -11,7 +11,7 @@ with the policy's: t_stream = t_policy + (newest t at start - lead). Frames are 
 by normalised lerp), held at the newest frame past the end; the heading and horizontal position are re-based onto
 the robot like the motion player's, with the same blend-in. Staleness is the arrival time of the newest frame.
 
-Sender: :func:`stream_clip` / ``python -m sonic_deploy.teleop.stream_motion CLIP --url ws://127.0.0.1:8765/ws``.
+Sender: :func:`stream_clip` / ``python -m sonic_deploy.teleop.clip_sender CLIP --url ws://127.0.0.1:8765/ws``.
 """
 
 from __future__ import annotations

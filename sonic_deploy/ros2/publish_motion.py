@@ -51,7 +51,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     from sonic_deploy.motion import find_clip_files, load_clip
-    from sonic_deploy.teleop.stream_motion import clip_frames
+    from sonic_deploy.teleop.clip_sender import clip_frames
 
     files = find_clip_files(a.clips)
     if not files:

@@ -13,7 +13,7 @@ from sonic_deploy.motion import find_clip_files, load_clip
 from sonic_deploy.ros2 import messages
 from sonic_deploy.ros2.params import load_params_file
 from sonic_deploy.inputs.motion_stream import MotionStreamInput, clip_message
-from sonic_deploy.teleop.stream_motion import clip_frames
+from sonic_deploy.teleop.clip_sender import clip_frames
 
 PKG = Path(__file__).resolve().parents[2] / "ros2_ws" / "src" / "sonic_deploy"
 CONFIG = PKG / "config" / "g1.yaml"

@@ -1,4 +1,4 @@
-"""Motion frames over the WebSocket transport: the stream_motion sender, the server, the consuming input, and the
+"""Motion frames over the WebSocket transport: the clip sender, the server, the consuming input, and the
 controller tracking a clip streamed that way in in-process MuJoCo."""
 
 import subprocess
@@ -18,7 +18,7 @@ def test_stream_motion_cli_to_input_matches_the_player(synthetic_motions):
     clip = load_clip(path)
     inp = MotionStreamInput(lead=0.5, blend_time=0.0)
     with StreamServer(port=0, motion=inp) as srv:
-        res = subprocess.run([sys.executable, "-m", "sonic_deploy.teleop.stream_motion", str(path), "--url", srv.ws_url,
+        res = subprocess.run([sys.executable, "-m", "sonic_deploy.teleop.clip_sender", str(path), "--url", srv.ws_url,
                               "--lead", "100", "--rate", "50"], capture_output=True, text=True, timeout=120)
         assert res.returncode == 0, res.stderr
     n = int(clip.duration * 50) + 1

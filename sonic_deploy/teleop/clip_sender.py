@@ -1,7 +1,7 @@
 """Stream motion-library clips as reference frames to a sonic stream server (WebSocket/JSON; see
 :mod:`.motion_stream`). Independent of ``sonic-deploy``: a planner or a human-motion pipeline does the same.
 
-    python -m sonic_deploy.teleop.stream_motion CLIP.npz [CLIP2.npz ...] --url ws://127.0.0.1:8765/ws \\
+    python -m sonic_deploy.teleop.clip_sender CLIP.npz [CLIP2.npz ...] --url ws://127.0.0.1:8765/ws \\
         [--rate 50] [--lead 0.5] [--speed 1.0] [--loop]
 """
 
@@ -11,13 +11,14 @@ import argparse
 import json
 import time
 
+from sonic_deploy.inputs.motion_stream import clip_message
+from sonic_deploy.motion import find_clip_files, load_clip
+
 
 def clip_frames(clips, *, rate: float | None = 50.0, lead: float = 0.5, speed: float = 1.0, loop: bool = False,
                 duration: float | None = None, sleep=time.sleep, clock=time.monotonic):
     """Yield the clips' motion frames (dicts, ``t`` = stream time) at ``rate`` Hz (``None``: each clip's own fps),
     paced ``lead`` seconds ahead of real time. The transport (WebSocket, ROS 2 topic) sends what it yields."""
-    from sonic_deploy.inputs.motion_stream import clip_message
-
     t_stream = 0.0
     start = clock()
     while True:
@@ -42,7 +43,7 @@ def clip_frames(clips, *, rate: float | None = 50.0, lead: float = 0.5, speed: f
 def stream_clip(clips, url: str, *, rate: float = 50.0, lead: float = 0.5, speed: float = 1.0, loop: bool = False,
                 duration: float | None = None, sleep=time.sleep, clock=time.monotonic) -> int:
     """Send the clips' frames at ``rate`` Hz, ``lead`` seconds ahead of real time; returns frames sent."""
-    from websockets.sync.client import connect
+    from websockets.sync.client import connect  # websockets (deploy extra)
 
     sent = 0
     with connect(url) as ws:
@@ -54,7 +55,7 @@ def stream_clip(clips, url: str, *, rate: float = 50.0, lead: float = 0.5, speed
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sonic_deploy.teleop.stream_motion", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m sonic_deploy.teleop.clip_sender", description=__doc__.split("\n\n")[0])
     ap.add_argument("clips", nargs="+", help="canonical clip .npz files or folders")
     ap.add_argument("--url", default="ws://127.0.0.1:8765/ws")
     ap.add_argument("--rate", type=float, default=50.0, help="frames per second sent (default 50)")
@@ -63,8 +64,6 @@ def main(argv=None) -> int:
     ap.add_argument("--loop", action="store_true")
     ap.add_argument("--duration", type=float, default=None, help="stop after this many seconds of stream")
     a = ap.parse_args(argv)
-    from sonic_deploy.motion import find_clip_files, load_clip
-
     clips = [load_clip(p) for p in find_clip_files(a.clips)]
     n = stream_clip(clips, a.url, rate=a.rate, lead=a.lead, speed=a.speed, loop=a.loop, duration=a.duration)
     print(f"sent {n} frames of {len(clips)} clip(s) to {a.url}")
