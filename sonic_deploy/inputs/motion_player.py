@@ -5,7 +5,8 @@
   the pelvis IMU, position from ``robot_position`` when known, else the origin), heights unchanged;
 * blend-in: over ``blend_time`` the joint reference moves from the robot's pose at start to the clip
   (smoothstep), and the pelvis orientation from the robot's to the clip's (normalised lerp).
-Frames are interpolated linearly between samples (quaternions by normalised lerp).
+Frames are interpolated linearly between samples, quaternions by slerp (the training command's interpolation,
+``utils.rotations.quat_slerp``; the observation-parity test compares the two between frames).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
-from sonic_deploy.utils.rotations import quat_mul, yaw_of
+from sonic_deploy.utils.rotations import quat_mul, quat_slerp, yaw_of
 
 
 def _nlerp(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -101,7 +102,7 @@ class MotionPlayer:
         i0, i1, w = c.frame_at(self.clip_time(times))
         qj = self._lerp(c.joint_pos, i0, i1, w)
         dqj = self._lerp(c.joint_vel, i0, i1, w) * self.speed
-        root_q = _nlerp(self._root_q[i0], self._root_q[i1], w[:, None])
+        root_q = quat_slerp(self._root_q[i0], self._root_q[i1], w[:, None])
         if self.blend_time > 0 and times[0] < self.blend_time:
             a = _smoothstep(times / self.blend_time)[:, None]
             qj = (1 - a) * self._q0 + a * qj
@@ -114,5 +115,5 @@ class MotionPlayer:
             fr.smpl_joints = self._lerp(self._smpl, i0, i1, w)
         if self._vr_p is not None:
             fr.vr_pos = self._lerp(self._vr_p, i0[:1], i1[:1], w[:1])[0]
-            fr.vr_quat = _nlerp(self._vr_q[i0[0]], self._vr_q[i1[0]], np.full((3, 1), w[0]))
+            fr.vr_quat = quat_slerp(self._vr_q[i0[0]], self._vr_q[i1[0]], np.full((3, 1), w[0]))
         return fr

@@ -1,4 +1,10 @@
-"""Quaternion helpers in numpy, batched over leading dimensions. Convention: (w, x, y, z), Hamilton product."""
+"""The runtime's one rotation module: quaternion maths in numpy, batched over leading dimensions.
+
+Convention: (w, x, y, z), Hamilton product, unit quaternions. Every torch-free part of the stack (observations,
+reference sources, policies, motion tools, safety checks) imports its rotations from here; training's torch
+twin is ``sonic_train/envs/mdp/math.py``. Heading (yaw) = atan2 of the rotated x axis' y and x components.
+Products and matrices are computed in float64 (the observation parity with training is checked to 1e-6).
+"""
 
 from __future__ import annotations
 
@@ -14,14 +20,10 @@ def quat_conj(q: np.ndarray) -> np.ndarray:
 
 
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack([
-        aw * bw - ax * bx - ay * by - az * bz,
-        aw * bx + ax * bw + ay * bz - az * by,
-        aw * by - ax * bz + ay * bw + az * bx,
-        aw * bz + ax * by - ay * bx + az * bw,
-    ], axis=-1)
+    aw, ax, ay, az = np.moveaxis(np.asarray(a, np.float64), -1, 0)
+    bw, bx, by, bz = np.moveaxis(np.asarray(b, np.float64), -1, 0)
+    return np.stack([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw], axis=-1)
 
 
 def quat_apply(q: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -37,12 +39,20 @@ def quat_apply_inverse(q: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def quat_to_mat(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    return np.stack([
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    ], axis=-1).reshape(q.shape[:-1] + (3, 3))
+    """R(q), [..., 3, 3] (written element by element into one array: the observation step's hot path)."""
+    q = np.asarray(q, np.float64)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    r = np.empty(q.shape[:-1] + (3, 3))
+    r[..., 0, 0] = 1 - 2 * (y * y + z * z)
+    r[..., 0, 1] = 2 * (x * y - w * z)
+    r[..., 0, 2] = 2 * (x * z + w * y)
+    r[..., 1, 0] = 2 * (x * y + w * z)
+    r[..., 1, 1] = 1 - 2 * (x * x + z * z)
+    r[..., 1, 2] = 2 * (y * z - w * x)
+    r[..., 2, 0] = 2 * (x * z - w * y)
+    r[..., 2, 1] = 2 * (y * z + w * x)
+    r[..., 2, 2] = 1 - 2 * (x * x + y * y)
+    return r
 
 
 def quat_from_axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
@@ -62,15 +72,31 @@ def quat_to_axis_angle(q: np.ndarray) -> np.ndarray:
 
 
 def yaw_of(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    return np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+    """Heading of q: atan2(R[1, 0], R[0, 0])."""
+    q = np.asarray(q, np.float64)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    return np.arctan2(2 * (x * y + w * z), 1 - 2 * (y * y + z * z))
+
+
+def quat_from_yaw(yaw) -> np.ndarray:
+    """The rotation about world z by ``yaw`` (rad), [..., 4]."""
+    yaw = np.asarray(yaw, np.float64)
+    zeros = np.zeros_like(yaw)
+    return np.stack([np.cos(yaw / 2), zeros, zeros, np.sin(yaw / 2)], axis=-1)
 
 
 def yaw_quat(q: np.ndarray) -> np.ndarray:
     """Heading-only part of ``q``: rotation about world z by the heading of q."""
-    yaw = yaw_of(q)
-    zeros = np.zeros_like(yaw)
-    return np.stack([np.cos(yaw / 2), zeros, zeros, np.sin(yaw / 2)], axis=-1)
+    return quat_from_yaw(yaw_of(q))
+
+
+def yaw_mat(q: np.ndarray) -> np.ndarray:
+    """R_yaw(q) [..., 3, 3]: the rotation about world z by the heading of q."""
+    h = yaw_of(q)
+    c, s = np.cos(h), np.sin(h)
+    r = np.zeros(h.shape + (3, 3))
+    r[..., 0, 0], r[..., 0, 1], r[..., 1, 0], r[..., 1, 1], r[..., 2, 2] = c, -s, s, c, 1.0
+    return r
 
 
 def xyzw_to_wxyz(q: np.ndarray) -> np.ndarray:
@@ -85,3 +111,20 @@ def tilt_deg(q: np.ndarray) -> np.ndarray:
     """Angle between the body z axis and world z, in degrees (0 = upright)."""
     w, x, y, z = np.moveaxis(q, -1, 0)
     return np.degrees(np.arccos(np.clip(1 - 2 * (x * x + y * y), -1.0, 1.0)))
+
+
+def quat_slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Spherical interpolation from a (t = 0) to b (t = 1) along the shorter arc; t broadcasts as [..., 1]. The
+    formula of training's ``sonic_train.envs.mdp.math.quat_slerp`` (linear weights where sin(theta) < 1e-6), so a
+    reference sampled between frames is the same quaternion in training and on the robot."""
+    dot = np.sum(a * b, axis=-1, keepdims=True)
+    b = np.where(dot < 0, -b, b)
+    dot = np.minimum(np.abs(dot), 1.0)
+    theta = np.arccos(dot)
+    s = np.sin(theta)
+    small = s < 1e-6
+    safe = np.maximum(s, 1e-6)
+    wa = np.where(small, 1.0 - t, np.sin((1.0 - t) * theta) / safe)
+    wb = np.where(small, t, np.sin(t * theta) / safe)
+    q = wa * a + wb * b
+    return q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), 1e-9)

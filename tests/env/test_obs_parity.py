@@ -74,3 +74,44 @@ def test_training_and_deploy_observations_agree():
         scale = max(1.0, np.abs(deploy).max())
         assert train.shape == deploy.shape, name
         assert err <= TOL * scale, (name, err)
+
+
+def test_reference_interpolated_between_frames_agrees():
+    """A clip sampled between its frames: training's command (LazyReferenceFrame, slerp) and the deploy motion
+    player give the same pelvis orientation, joint reference and anchor-orientation observation. Frames 30 deg
+    apart about changing axes, so a normalised lerp (about 1e-3 off at mid-frame) would fail."""
+    from sonic_deploy.inputs.motion_player import MotionPlayer
+    from sonic_deploy.motion.clip import MotionClip
+    from sonic_train.envs.managers.command_manager import LazyReferenceFrame
+
+    rng = np.random.default_rng(3)
+    T, fps = 12, 50.0
+    axes = rng.normal(size=(T, 3))
+    axes /= np.linalg.norm(axes, axis=-1, keepdims=True)
+    half = np.radians(30.0) * np.arange(T)[:, None] / 2
+    quat = np.concatenate([np.cos(half), np.sin(half) * axes], axis=-1)  # frame k: k * 30 deg about axis k
+    quat[1::2] *= -1  # stored hemisphere flips between frames: both sides take the shorter arc
+    zeros = np.zeros((T, 1, 3))
+    clip = MotionClip(name="spin", fps=fps, joint_names=tuple(G1.joint_names), joint_pos=rng.normal(size=(T, 29)),
+                      joint_vel=rng.normal(size=(T, 29)), body_names=("pelvis",), body_pos_w=rng.normal(size=(T, 1, 3)),
+                      body_quat_w=quat[:, None], body_lin_vel_w=zeros, body_ang_vel_w=zeros)
+    player = MotionPlayer(clip, loop=False, blend_time=0.0)  # not started: identity re-basing
+    times = (np.arange(T - 1) + rng.uniform(0.1, 0.9, T - 1)) / fps
+    fr = player.frames(times)
+
+    i0, i1, w = clip.frame_at(times)
+    data = {k: torch.as_tensor(getattr(clip, k), dtype=torch.float64) for k in ("joint_pos", "body_quat_w")}
+    lazy = LazyReferenceFrame(data, torch.as_tensor(i0)[None], torch.as_tensor(i1)[None], torch.as_tensor(w)[None])
+    root_t = lazy.root_quat_w[0].numpy()
+    sign = np.sign(np.sum(root_t * fr.root_quat, axis=-1, keepdims=True))  # q and -q: the same rotation
+    np.testing.assert_allclose(fr.root_quat, sign * root_t, atol=TOL)
+    np.testing.assert_allclose(fr.joint_pos, lazy.joint_pos[0].numpy(), atol=TOL)
+
+    robot_q = _quat(rng, ())
+    deploy = D.command_anchor_ori_future(robot_q, fr.root_quat)
+    train = D.command_anchor_ori_future(robot_q, root_t)
+    np.testing.assert_allclose(deploy, train, atol=TOL)
+    nlerp = quat[i0] + w[:, None] * (np.sign(np.sum(quat[i0] * quat[i1], -1, keepdims=True)) * quat[i1] - quat[i0])
+    nlerp /= np.linalg.norm(nlerp, axis=-1, keepdims=True)
+    nlerp *= np.sign(np.sum(nlerp * root_t, axis=-1, keepdims=True))
+    assert np.abs(nlerp - root_t).max() > 1e3 * TOL  # the test tells slerp from a normalised lerp
