@@ -22,7 +22,7 @@ import threading
 import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
-from sonic_deploy.policy.observations import heading, quat_mul
+from sonic_deploy.utils.rotations import quat_from_yaw, quat_mul, yaw_of
 
 FIELDS = {"joint_pos": (29,), "joint_vel": (29,), "root_pos": (3,), "root_quat": (4,), "smpl_joints": (24, 3),
           "vr_pos": (3, 3), "vr_quat": (3, 4)}
@@ -102,8 +102,8 @@ class MotionStreamInput:
                 return  # stamp() is -inf: the input watchdog damps
             self._offset = self._t[-1] - self.lead
             first = self._sample(self._offset)
-        dyaw = float(heading(state.imu_quat) - heading(first["root_quat"])) if state is not None else 0.0
-        self._yaw_q = np.array([np.cos(dyaw / 2), 0.0, 0.0, np.sin(dyaw / 2)])
+        dyaw = float(yaw_of(state.imu_quat) - yaw_of(first["root_quat"])) if state is not None else 0.0
+        self._yaw_q = quat_from_yaw(dyaw)
         c, s = np.cos(dyaw), np.sin(dyaw)
         self._rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
         r0 = first["root_pos"]

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import mujoco
 import numpy as np
 
-from sonic_deploy.robots.g1 import G1, RobotSpec
 from sonic_deploy.inputs.vr_poses import PoseSample
-from sonic_deploy.utils.rotations import quat_conj, quat_mul
+from sonic_deploy.motion.kinematics import VR_ON_G1, Kinematics
+from sonic_deploy.robots.g1 import G1, RobotSpec
+from sonic_deploy.utils.rotations import quat_conj, quat_from_yaw, quat_mul, yaw_of
 
 HEAD_HEIGHT_PER_BODY_HEIGHT = 0.936  # eye height / stature, adult anthropometry
 
@@ -52,10 +54,6 @@ def default_vr_reference(spec: RobotSpec = G1) -> VrReference:
 
 
 def _default_vr_reference(spec: RobotSpec) -> VrReference:
-    import mujoco
-
-    from sonic_deploy.motion.kinematics import VR_ON_G1, Kinematics
-
     kin = Kinematics(spec)
     m, d = kin.model, kin.data
     d.qpos[:] = kin.qpos(np.array([0.0, 0.0, spec.default_root_height]), np.array([1.0, 0, 0, 0]),
@@ -74,15 +72,6 @@ def _default_vr_reference(spec: RobotSpec) -> VrReference:
     return VrReference(pos, quat, float(spec.default_root_height), arm)
 
 
-def yaw_quat_of(angle: float) -> np.ndarray:
-    return np.array([np.cos(angle / 2), 0.0, 0.0, np.sin(angle / 2)])
-
-
-def heading_of(q: np.ndarray) -> float:
-    w, x, y, z = q
-    return float(np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
-
-
 @dataclass
 class Calibration:
     yaw: float
@@ -96,7 +85,7 @@ class Calibration:
     def from_sample(cls, sample: PoseSample, ref: VrReference, *, operator_height: float | None = None,
                     operator_arm_length: float | None = None) -> "Calibration":
         s = sample.to_robot_axes()
-        yaw = heading_of(s.quat[0])
+        yaw = float(yaw_of(s.quat[0]))
         origin = np.array([s.pos[0, 0], s.pos[0, 1], 0.0])
         c = cls(yaw, origin, 1.0, 1.0, np.zeros((3, 3)), np.tile([1.0, 0, 0, 0], (3, 1)))
         local = c.local(s.pos)
@@ -109,7 +98,7 @@ class Calibration:
         c.d_pos[0] = ref.pos[0] - c.s_head * local[0]
         for i in (1, 2):
             c.d_pos[i] = (ref.pos[i] - ref.pos[0]) - c.s_arm * (local[i] - local[0])
-        qy_inv = np.broadcast_to(quat_conj(yaw_quat_of(yaw)), (3, 4))
+        qy_inv = np.broadcast_to(quat_conj(quat_from_yaw(yaw)), (3, 4))
         c.q_off = quat_mul(quat_conj(quat_mul(qy_inv, s.quat)), ref.quat)
         return c
 
@@ -126,7 +115,7 @@ class Calibration:
         pos[0] = self.s_head * loc[0] + self.d_pos[0]
         for i in (1, 2):
             pos[i] = pos[0] + self.s_arm * (loc[i] - loc[0]) + self.d_pos[i]
-        qy_inv = np.broadcast_to(quat_conj(yaw_quat_of(self.yaw)), (3, 4))
+        qy_inv = np.broadcast_to(quat_conj(quat_from_yaw(self.yaw)), (3, 4))
         quat = quat_mul(quat_mul(qy_inv, s.quat), self.q_off)
         quat = quat / np.linalg.norm(quat, axis=-1, keepdims=True)
         return pos, quat

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sonic_deploy.utils.rotations import quat_conj, quat_mul
+
 POINTS = ("head", "left", "right")
 FRAMES = ("webxr", "robot")
 
@@ -71,8 +73,6 @@ class PoseSample:
         """The same poses expressed with robot axes (z up, x forward); a no-op for ``frame == 'robot'``."""
         if self.frame == "robot":
             return self
-        from sonic_deploy.utils.rotations import quat_conj, quat_mul
-
         pos = self.pos @ WEBXR_TO_ROBOT.T
         qm = np.broadcast_to(Q_WEBXR_TO_ROBOT, self.quat.shape)
         quat = quat_mul(quat_mul(qm, self.quat), quat_conj(qm))  # R_r = M R_w M^T: device axes follow too

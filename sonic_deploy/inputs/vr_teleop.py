@@ -2,7 +2,7 @@
 
 Samples arrive from any transport (WebSocket server, ROS 2 ``PoseArray``, recorded session) through
 :meth:`TeleopInput.push` with the controller-clock time of arrival. Each sample is calibrated (see
-:mod:`.calibration`), smoothed (:class:`~.filters.ExpSmoother`, delay = ``smoothing_tau``) and kept.
+:mod:`.vr_calibration`), smoothed (:class:`~.vr_filters.ExpSmoother`, delay = ``smoothing_tau``) and kept.
 
 Dropout: ``age`` = time since the newest sample. For ``age <= hold_time`` the last pose is held; then the
 reference eases to the safe pose (the G1's default standing 3-point reference) over ``ease_time``
@@ -12,7 +12,7 @@ controller's input watchdog (``SafetyConfig.input_timeout``) damps the robot whe
 longer than that: choose ``input_timeout >= hold_time + ease_time`` for the ease to complete first
 (:func:`sonic_deploy.ros2.params.validate_params` enforces it).
 
-Output frame: the teleop frame (see :mod:`.calibration`) turned at :meth:`start` onto the robot's heading;
+Output frame: the teleop frame (see :mod:`.vr_calibration`) turned at :meth:`start` onto the robot's heading;
 the reference pelvis stands above the origin at the default height with the robot's heading.
 """
 
@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
-from sonic_deploy.robots.g1 import G1, RobotSpec
-from sonic_deploy.inputs.vr_calibration import Calibration, default_vr_reference, heading_of, yaw_quat_of
+from sonic_deploy.inputs.vr_calibration import Calibration, default_vr_reference
 from sonic_deploy.inputs.vr_filters import ExpSmoother, blend_poses, smoothstep
 from sonic_deploy.inputs.vr_poses import PoseSample
-from sonic_deploy.utils.rotations import quat_mul
+from sonic_deploy.robots.g1 import G1, RobotSpec
+from sonic_deploy.utils.rotations import quat_from_yaw, quat_mul, yaw_of
 
 
 @dataclass
@@ -109,7 +109,7 @@ class TeleopInput:
 
     # --- ReferenceSource ------------------------------------------------------------------------------
     def start(self, state, now: float) -> None:
-        self._yaw = heading_of(np.asarray(state.imu_quat, np.float64)) if state is not None else 0.0
+        self._yaw = float(yaw_of(state.imu_quat)) if state is not None else 0.0
 
     def stamp(self, now: float) -> float:
         self._now = now
@@ -153,7 +153,7 @@ class TeleopInput:
         pos, quat = self.pose_at(self._now)
         c, s = np.cos(self._yaw), np.sin(self._yaw)
         rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-        yq = yaw_quat_of(self._yaw)
+        yq = quat_from_yaw(self._yaw)
         f = len(times)
         return ReferenceFrames(times=times, root_pos=np.tile([0.0, 0.0, self.ref.root_height], (f, 1)),
                                root_quat=np.tile(yq, (f, 1)), vr_pos=pos @ rot.T,

@@ -9,53 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from sonic_deploy.utils.rotations import quat_mul, quat_to_mat, yaw_mat, yaw_quat  # noqa: F401 (ob.* names)
+from sonic_deploy.utils.rotations import yaw_of as heading  # noqa: F401 (the docstring's word; one implementation)
+
 GRAVITY_DIR = np.array([0.0, 0.0, -1.0])
-
-
-def quat_to_mat(q: np.ndarray) -> np.ndarray:
-    """R(q), [..., 3, 3], for unit quaternions wxyz."""
-    q = np.asarray(q, np.float64)
-    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    r = np.empty(q.shape[:-1] + (3, 3))
-    r[..., 0, 0] = 1 - 2 * (y * y + z * z)
-    r[..., 0, 1] = 2 * (x * y - w * z)
-    r[..., 0, 2] = 2 * (x * z + w * y)
-    r[..., 1, 0] = 2 * (x * y + w * z)
-    r[..., 1, 1] = 1 - 2 * (x * x + z * z)
-    r[..., 1, 2] = 2 * (y * z - w * x)
-    r[..., 2, 0] = 2 * (x * z - w * y)
-    r[..., 2, 1] = 2 * (y * z + w * x)
-    r[..., 2, 2] = 1 - 2 * (x * x + y * y)
-    return r
-
-
-def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    aw, ax, ay, az = np.moveaxis(np.asarray(a, np.float64), -1, 0)
-    bw, bx, by, bz = np.moveaxis(np.asarray(b, np.float64), -1, 0)
-    return np.stack([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw], axis=-1)
-
-
-def heading(q: np.ndarray) -> np.ndarray:
-    """Yaw of q: atan2(R[1,0], R[0,0])."""
-    r = quat_to_mat(q)
-    return np.arctan2(r[..., 1, 0], r[..., 0, 0])
-
-
-def yaw_quat(q: np.ndarray) -> np.ndarray:
-    """The rotation about z by the heading of q (wxyz)."""
-    h = heading(q)
-    z = np.zeros_like(h)
-    return np.stack([np.cos(h / 2), z, z, np.sin(h / 2)], axis=-1)
-
-
-def yaw_mat(q: np.ndarray) -> np.ndarray:
-    """R_yaw(q) [..., 3, 3]."""
-    h = heading(q)
-    c, s = np.cos(h), np.sin(h)
-    r = np.zeros(h.shape + (3, 3))
-    r[..., 0, 0], r[..., 0, 1], r[..., 1, 0], r[..., 1, 1], r[..., 2, 2] = c, -s, s, c, 1.0
-    return r
 
 
 def mat_to_6d(r: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
 """Stream motion-library clips as reference frames to a sonic stream server (WebSocket/JSON; see
-:mod:`.motion_stream`). Independent of ``sonic-deploy``: a planner or a human-motion pipeline does the same.
+:mod:`sonic_deploy.inputs.motion_stream`). Independent of ``sonic-deploy``: a planner or a human-motion pipeline does the same.
 
     python -m sonic_deploy.teleop.clip_sender CLIP.npz [CLIP2.npz ...] --url ws://127.0.0.1:8765/ws \\
         [--rate 50] [--lead 0.5] [--speed 1.0] [--loop]

@@ -3,9 +3,9 @@
 ``GET /`` serves the WebXR page (:mod:`sonic_deploy.teleop.web`), ``/ws`` upgrades to a WebSocket. Messages
 (JSON objects, one per WebSocket message):
 
-* a pose sample (``{"type": "pose", ...}``, or any object with ``"head"``; see :mod:`.poses`) -> the teleop input;
+* a pose sample (``{"type": "pose", ...}``, or any object with ``"head"``; see :mod:`sonic_deploy.inputs.vr_poses`) -> the teleop input;
 * ``{"type": "calibrate"}`` -> the teleop input zeroes on the next sample;
-* ``{"type": "motion", ...}`` (see :mod:`.motion_stream`) -> the motion-stream input;
+* ``{"type": "motion", ...}`` (see :mod:`sonic_deploy.inputs.motion_stream`) -> the motion-stream input;
 * ``{"type": "tokens", "tokens": [...]}`` or ``"codes"`` (see :mod:`sonic_deploy.inputs.token_stream`) -> the token input;
 * ``{"type": "command", ...}`` -> ``on_command(msg)`` (e.g. the node's motion commands);
 * ``{"type": "hello"}`` -> a reply naming the server and the inputs it feeds.

@@ -1,4 +1,4 @@
-"""Recorded VR sessions: JSON lines, one pose message per line (the WebSocket wire format, see :mod:`.poses`).
+"""Recorded VR sessions: JSON lines, one pose message per line (the WebSocket wire format, see :mod:`sonic_deploy.inputs.vr_poses`).
 
 * :func:`read_session` / :func:`write_session`;
 * :func:`session_from_clip` makes a session from a clip's VR targets (``vr_pos`` / ``vr_quat``) as an
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from sonic_deploy.inputs.vr_poses import POINTS, Q_WEBXR_TO_ROBOT, WEBXR_TO_ROBOT, PoseSample, parse_pose_message
+from sonic_deploy.motion.clip import load_clip
 from sonic_deploy.utils.rotations import quat_conj, quat_mul
 
 
@@ -73,7 +74,7 @@ def session_from_clip(clip, *, scale: float = 1.35, yaw: float = 0.7, offset=(0.
 def replay_session(messages: list[dict], url: str, *, speed: float = 1.0, dropout: tuple[float, float] | None = None,
                    calibrate_first: bool = True) -> int:
     """Send ``messages`` to a server at their recorded pace (by ``t``); returns how many were sent."""
-    from websockets.sync.client import connect
+    from websockets.sync.client import connect  # websockets (deploy extra)
 
     sent = 0
     with connect(url) as ws:
@@ -111,8 +112,6 @@ def main(argv=None) -> int:
         n = replay_session(read_session(a.file), a.url, speed=a.speed)
         print(f"sent {n} poses to {a.url}")
     else:
-        from sonic_deploy.motion.clip import load_clip
-
         path = write_session(a.out, session_from_clip(load_clip(a.clip), scale=a.scale))
         print(f"wrote {path}")
     return 0
