@@ -39,7 +39,7 @@ def main() -> None:
     from sonic_deploy.inputs import MotionPlayer
     from sonic_deploy.motion.synth import synthesize_all
     from sonic_deploy.policy.runner import PolicyRunner
-    from sonic_deploy.policy.synthetic import write_tracking_policy
+    from sonic_deploy.policy.testing import write_tracking_policy
     from sonic_deploy.robots.g1 import G1
 
     tmp = tempfile.mkdtemp()

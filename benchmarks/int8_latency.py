@@ -53,7 +53,7 @@ def main() -> None:
 
     from sonic_deploy.motion.synth import synthesize_all
     from sonic_deploy.policy.quantize import parity, quantize_policy
-    from sonic_deploy.policy.synthetic import default_contract, write_mlp_policy, write_tracking_policy
+    from sonic_deploy.policy.testing import default_contract, write_mlp_policy, write_tracking_policy
     from sonic_deploy.sim2sim import Sim2SimConfig, run_inprocess
 
     tmp = Path(tempfile.mkdtemp(prefix="sonic_int8_"))

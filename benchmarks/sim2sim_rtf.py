@@ -31,7 +31,7 @@ def main() -> None:
     from rich.table import Table
 
     from sonic_deploy.motion.synth import synthesize_all
-    from sonic_deploy.policy.synthetic import default_contract, write_mlp_policy, write_tracking_policy
+    from sonic_deploy.policy.testing import default_contract, write_mlp_policy, write_tracking_policy
     from sonic_deploy.robots.g1 import G1
     from sonic_deploy.robots.mujoco_robot import MujocoRobot
     from sonic_deploy.sim2sim import Sim2SimConfig, run_inprocess

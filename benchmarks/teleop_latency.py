@@ -66,7 +66,7 @@ def run(path: str, args) -> dict:
     from sonic_deploy.dds.channel import DdsConfig, lowcmd_reader, participant
     from sonic_deploy.dds.codec import decode_lowcmd
     from sonic_deploy.policy.runner import PolicyRunner
-    from sonic_deploy.policy.synthetic import default_contract, write_mlp_policy
+    from sonic_deploy.policy.testing import default_contract, write_mlp_policy
     from sonic_deploy.robots.g1 import G1
     from sonic_deploy.robots.g1_dds import G1DdsRobot
     from sonic_deploy.inputs.vr_calibration import default_vr_reference

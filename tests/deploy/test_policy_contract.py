@@ -10,7 +10,7 @@ pytest.importorskip("onnx", reason="onnx (dev extra) builds the test artifacts")
 from sonic_deploy.policy import observations as ob  # noqa: E402
 from sonic_deploy.policy.contract import ContractError, PolicyContract, TermSpec  # noqa: E402
 from sonic_deploy.policy.runner import PolicyRunner  # noqa: E402
-from sonic_deploy.policy.synthetic import default_contract, write_tracking_policy  # noqa: E402
+from sonic_deploy.policy.testing import default_contract, write_tracking_policy  # noqa: E402
 from sonic_deploy.robots.base import RobotState  # noqa: E402
 from sonic_deploy.robots.g1 import G1  # noqa: E402
 

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("onnx", reason="onnx (dev extra) builds the test policy")
 
-from sonic_deploy.policy.synthetic import write_tracking_policy  # noqa: E402
+from sonic_deploy.policy.testing import write_tracking_policy  # noqa: E402
 from sonic_deploy.sim2sim import Sim2SimConfig, run_inprocess, run_through_dds  # noqa: E402
 
 # Tolerances between the two runs: both quantise state and command to float32 as the wire does, so they

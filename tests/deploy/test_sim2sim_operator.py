@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("onnx", reason="onnx (dev extra) builds the test policy")
 
 from sonic_deploy.control.remote import RemoteScript, encode_remote  # noqa: E402
-from sonic_deploy.policy.synthetic import write_tracking_policy  # noqa: E402
+from sonic_deploy.policy.testing import write_tracking_policy  # noqa: E402
 from sonic_deploy.sim2sim import Sim2SimConfig, run_inprocess, run_through_dds  # noqa: E402
 
 # active at 2.52 s (damping 0.02 + ramp 2.0 + hold 0.5); then each binding once, released in between

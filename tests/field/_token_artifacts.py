@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 
-from sonic_deploy.policy.synthetic import _load_linear, _save, default_contract
+from sonic_deploy.policy.testing import _load_linear, _save, default_contract
 
 ARM_JOINTS = [15, 16, 18, 22, 23, 25]  # shoulder pitch/roll and elbow, left then right
 LEVELS = [5, 5, 5]

@@ -10,7 +10,7 @@ from sonic_deploy.cli.deploy import main as deploy_main
 from sonic_deploy.policy.contract import METADATA_KEY
 from sonic_deploy.policy.quantize import parity, quantize_policy
 from sonic_deploy.policy.runner import PolicyRunner, resolve_providers
-from sonic_deploy.policy.synthetic import default_contract, write_mlp_policy
+from sonic_deploy.policy.testing import default_contract, write_mlp_policy
 
 
 def test_gpu_providers_fall_back_to_cpu_with_a_warning(tmp_path, caplog):

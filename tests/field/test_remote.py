@@ -8,7 +8,7 @@ from sonic_deploy.control.operator import KeyboardReader
 from sonic_deploy.control.remote import RemoteBindings, RemoteState, RemoteWatcher, encode_remote
 from sonic_deploy.inputs.base import ReferenceFrames
 from sonic_deploy.policy.runner import PolicyRunner
-from sonic_deploy.policy.synthetic import write_tracking_policy
+from sonic_deploy.policy.testing import write_tracking_policy
 from sonic_deploy.robots.g1 import G1
 
 from ._lockstep import connect, step

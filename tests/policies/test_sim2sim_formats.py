@@ -10,7 +10,7 @@ onnx = pytest.importorskip("onnx", reason="onnx (dev extra) builds the test arti
 from _artifacts import ISAAC_ORDER, write_bm_policy, write_gear_sonic, write_holosoma_wbt  # noqa: E402
 
 from sonic_deploy.cli.deploy import main as deploy_main  # noqa: E402
-from sonic_deploy.policy.synthetic import write_tracking_policy  # noqa: E402
+from sonic_deploy.policy.testing import write_tracking_policy  # noqa: E402
 from sonic_deploy.sim2sim import Sim2SimConfig, run  # noqa: E402
 
 

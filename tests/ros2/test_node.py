@@ -102,7 +102,7 @@ def test_motion_frames_reach_the_stream_input(tmp_path, synthetic_motions):
 def test_teleop_poses_and_calibrate_reach_the_teleop_input(tmp_path):
     from geometry_msgs.msg import Pose, PoseArray
 
-    from sonic_deploy.policy.synthetic import default_contract, write_tracking_policy
+    from sonic_deploy.policy.testing import default_contract, write_tracking_policy
 
     policy = write_tracking_policy(tmp_path / "teleop.onnx", default_contract(encoder="teleop"))
     node, client = _start(tmp_path, _args(input="teleop", policy=str(policy)),
@@ -136,7 +136,7 @@ def test_teleop_poses_and_calibrate_reach_the_teleop_input(tmp_path):
 def test_smpl_joints_reach_the_smpl_input(tmp_path, synthetic_motions):
     from std_msgs.msg import Float32MultiArray
 
-    from sonic_deploy.policy.synthetic import default_contract, write_tracking_policy
+    from sonic_deploy.policy.testing import default_contract, write_tracking_policy
 
     policy = write_tracking_policy(tmp_path / "smpl.onnx", default_contract(encoder="smpl"))
     node, client = _start(tmp_path, _args(input="smpl", policy=str(policy)))

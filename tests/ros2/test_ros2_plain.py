@@ -245,7 +245,7 @@ def test_message_mapping():
 def test_runtime_services_diagnostics_and_motion_commands(tmp_path, synthetic_motions):
     pytest.importorskip("onnx", reason="onnx (dev extra) builds the test policy")
     from sonic_deploy.control.controller import Mode
-    from sonic_deploy.policy.synthetic import write_tracking_policy
+    from sonic_deploy.policy.testing import write_tracking_policy
     from sonic_deploy.robots.g1 import G1
     from sonic_deploy.robots.mujoco_robot import MujocoRobot
     from sonic_deploy.ros2.runtime import DeployRuntime
@@ -321,7 +321,7 @@ def test_runtime_keyboard_and_remote_reach_the_controller(tmp_path, synthetic_mo
     pytest.importorskip("onnx", reason="onnx (dev extra) builds the test policy")
     from sonic_deploy.control.controller import Mode
     from sonic_deploy.control.remote import encode_remote
-    from sonic_deploy.policy.synthetic import write_tracking_policy
+    from sonic_deploy.policy.testing import write_tracking_policy
     from sonic_deploy.robots.g1 import G1
     from sonic_deploy.robots.mujoco_robot import MujocoRobot
     from sonic_deploy.ros2.runtime import DeployRuntime

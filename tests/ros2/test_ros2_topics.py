@@ -72,7 +72,7 @@ def test_frames_through_the_mapping_reach_the_stream_input(synthetic_motions):
 
 def test_runtime_stream_input_takes_motion_frames(tmp_path, synthetic_motions):
     pytest.importorskip("onnx", reason="onnx (dev extra) builds the test policy")
-    from sonic_deploy.policy.synthetic import write_tracking_policy
+    from sonic_deploy.policy.testing import write_tracking_policy
     from sonic_deploy.ros2.runtime import DeployRuntime
 
     policy = write_tracking_policy(tmp_path / "p.onnx")

@@ -49,7 +49,7 @@ def test_streamed_clip_drives_sim2sim(tmp_path, synthetic_motions):
     pytest.importorskip("onnx", reason="onnx (dev extra) builds the test policy")
     from sonic_deploy.control.controller import Controller, ControllerConfig, Mode
     from sonic_deploy.policy.runner import PolicyRunner
-    from sonic_deploy.policy.synthetic import write_tracking_policy
+    from sonic_deploy.policy.testing import write_tracking_policy
     from sonic_deploy.robots.g1 import G1
     from sonic_deploy.robots.mujoco_robot import MujocoRobot
     from sonic_deploy.inputs.motion_stream import clip_message

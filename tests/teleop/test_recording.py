@@ -11,7 +11,7 @@ from sonic_deploy.control.controller import Controller, ControllerConfig, Mode  
 from sonic_deploy.inputs.motion_player import MotionPlayer  # noqa: E402
 from sonic_deploy.motion import load_clip  # noqa: E402
 from sonic_deploy.policy.runner import PolicyRunner  # noqa: E402
-from sonic_deploy.policy.synthetic import write_tracking_policy  # noqa: E402
+from sonic_deploy.policy.testing import write_tracking_policy  # noqa: E402
 from sonic_deploy.recording import SessionReader, SessionRecorder, replay  # noqa: E402
 from sonic_deploy.robots.g1 import G1  # noqa: E402
 from sonic_deploy.robots.mujoco_robot import MujocoRobot  # noqa: E402

@@ -24,7 +24,7 @@ from websockets.sync.client import connect  # noqa: E402
 from sonic_deploy.control.controller import Controller, ControllerConfig, Mode  # noqa: E402
 from sonic_deploy.control.safety import SafetyConfig, tilt_deg  # noqa: E402
 from sonic_deploy.policy.runner import PolicyRunner  # noqa: E402
-from sonic_deploy.policy.synthetic import default_contract, write_tracking_policy  # noqa: E402
+from sonic_deploy.policy.testing import default_contract, write_tracking_policy  # noqa: E402
 from sonic_deploy.recording import SessionReader, SessionRecorder, replay  # noqa: E402
 from sonic_deploy.robots.g1 import G1  # noqa: E402
 from sonic_deploy.robots.mujoco_robot import MujocoRobot  # noqa: E402

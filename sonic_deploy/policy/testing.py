@@ -1,4 +1,4 @@
-"""Synthetic ``sonic.policy/1`` artifacts built with onnx.helper (tests, benchmarks, demos).
+"""Synthetic ``sonic.policy/1`` artifacts for tests, benchmarks and demos, built with onnx.helper.
 
 ``default_contract`` gives a G1 contract for an encoder; ``write_tracking_policy`` writes a linear policy
 that replays the reference (q* = q_ref(t) - kv dq), good enough to exercise the whole loop;
