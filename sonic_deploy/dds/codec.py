@@ -125,11 +125,6 @@ class LowStateData:
     crc_ok: bool = True
 
 
-def _fill(dst: np.ndarray, values, n: int) -> None:
-    v = np.asarray(values).reshape(-1)
-    dst[: min(n, v.shape[0])] = v[:n]
-
-
 def encode_lowcmd(cmd: LowCmdData, *, fill_crc: bool = True) -> bytes:
     """Serialized LowCmd_ (encapsulation header + 1000 B payload) with the CRC filled in."""
     p = np.zeros(CMD_PAYLOAD, np.uint8)
@@ -208,7 +203,3 @@ def decode_lowstate(data: bytes, *, check_crc: bool = True) -> LowStateData:
 def lowcmd_crc_of_object(msg) -> int:
     """CRC of a LowCmd_ object (any IDL class with the unitree_hg fields): serialize, then image."""
     return crc32_image(cmd_image(np.frombuffer(msg.serialize(), np.uint8, count=CMD_PAYLOAD, offset=4)))
-
-
-def lowstate_crc_of_object(msg) -> int:
-    return crc32_image(state_image(np.frombuffer(msg.serialize(), np.uint8, count=STATE_PAYLOAD, offset=4)))
