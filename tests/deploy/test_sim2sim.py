@@ -78,11 +78,11 @@ def test_cli_help():
 
 
 def test_runtime_never_imports_torch():
-    code = ("import sys, time; t = time.perf_counter();"
+    """The runtime's entry points load neither torch nor sonic_train (each module on its own:
+    tests/foundation/test_imports.py; how fast they import is a benchmark's question, not a test's)."""
+    code = ("import sys;"
             "import sonic_deploy.sim2sim, sonic_deploy.robots.g1_dds, sonic_deploy.bridge, sonic_deploy.cli.deploy;"
-            "dt = time.perf_counter() - t;"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'sonic_train')];"
-            "print(dt, bad); assert not bad, bad")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    assert float(res.stdout.split()[0]) < 2.0  # generous on a loaded 2-core machine; typically ~0.5 s
+            "print(bad); assert not bad, bad")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
