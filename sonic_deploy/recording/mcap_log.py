@@ -131,7 +131,7 @@ class SessionRecorder:
     :meth:`close` (or ``with``) finishes the file."""
 
     def __init__(self, path: str | Path, controller, *, policy_path: str | None = None, info: dict | None = None):
-        from mcap.writer import Writer
+        from mcap.writer import Writer  # mcap (deploy extra), needed only to record
 
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -224,7 +224,7 @@ class SessionReader:
     """Reads a session file without ROS: ``meta``, and per channel a list of decoded messages in step order."""
 
     def __init__(self, path: str | Path):
-        from mcap.reader import make_reader
+        from mcap.reader import make_reader  # mcap (deploy extra), needed only to read a recording
 
         self.path = Path(path)
         self.channels: dict[str, list[dict]] = {c: [] for c in CHANNELS}
