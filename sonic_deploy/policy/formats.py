@@ -79,11 +79,13 @@ def detect(path: str | Path) -> str:
 
 
 def load_policy(path: str | Path, spec: RobotSpec = G1, *, available=None, threads: int = 1,
-                providers=None) -> Policy:
-    """The adapter for ``path``'s format, with its contract checked against ``spec``."""
+                providers=None, precision: str = "auto") -> Policy:
+    """The adapter for ``path``'s format, with its contract checked against ``spec`` (``precision``: a sonic
+    export's INT8 variant where its export checked it, ``auto``, or ``fp32``; see :class:`PolicyRunner`)."""
     fmt = detect(path)
     if fmt == "sonic.policy/1":
-        return PolicyRunner(path, spec, available=available, threads=threads, providers=providers)
+        return PolicyRunner(path, spec, available=available, threads=threads, providers=providers,
+                            precision=precision)
     if fmt == "beyondmimic":
         return beyondmimic.BeyondMimicPolicy(path, spec, threads=threads)
     if fmt == "holosoma.wbt":

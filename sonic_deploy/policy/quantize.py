@@ -113,3 +113,27 @@ def parity(fp32: str | Path, int8: str | Path, *, samples: int = 256, inputs: li
     d = np.asarray(diffs)
     return Parity(len(feeds), float(d.max()), float(d.mean()), float(np.mean(agree)) if agree else None,
                   float(np.max(mags)))
+
+
+# --- INT8 as the CPU default ------------------------------------------------------------------------------
+INT8_METADATA_KEY = "sonic.int8"  # in the FP32 file: the INT8 variant beside it and whether its tracking was checked
+PRECISIONS = ("auto", "fp32", "int8")
+
+
+def int8_path_for(path: str | Path) -> Path:
+    """``policy.onnx`` -> ``policy.int8.onnx`` (beside it, as ``policy.decoder.onnx``)."""
+    p = Path(path)
+    return p.with_name(p.stem + ".int8.onnx")
+
+
+def int8_default(meta: dict[str, str], fp32_path: str | Path) -> Path | None:
+    """The INT8 file to run instead of ``fp32_path`` on a CPU: the one its ``sonic.int8`` metadata names, when the
+    export checked its tracking within tolerance (``default``) and the file is there; else None."""
+    raw = meta.get(INT8_METADATA_KEY)
+    if not raw:
+        return None
+    info = json.loads(raw)
+    if not (info.get("default") and info.get("tracking_checked")):
+        return None
+    p = Path(fp32_path).with_name(info.get("file", int8_path_for(fp32_path).name))
+    return p if p.is_file() else None

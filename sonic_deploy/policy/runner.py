@@ -16,6 +16,7 @@ import numpy as np
 import onnxruntime as ort
 
 from sonic_deploy.policy import observations as ob
+from sonic_deploy.policy.quantize import PRECISIONS, int8_default
 from sonic_deploy.policy.contract import (INPUT_ENCODER, INPUT_PROPRIO, INPUT_RESIDUAL, METADATA_KEY, OUTPUT_ACTIONS,
                                           OUTPUT_TOKENS, ContractError, PolicyContract, validate)
 from sonic_deploy.robots.g1 import G1, RobotSpec
@@ -69,7 +70,11 @@ class PolicyRunner:
     format = "sonic.policy/1"
 
     def __init__(self, path: str | Path, spec: RobotSpec = G1, *, available: set[str] | frozenset | None = None,
-                 threads: int = 1, providers=None):
+                 threads: int = 1, providers=None, precision: str = "auto"):
+        """``precision``: ``auto`` runs the INT8 variant beside an FP32 export on a CPU when the export's
+        ``sonic.int8`` metadata says its tracking was checked within tolerance; ``fp32`` always the given file."""
+        if precision not in PRECISIONS:
+            raise ValueError(f"policy precision: expected one of {PRECISIONS}, got {precision!r}")
         self.path = str(path)
         self.spec = spec
         if not Path(self.path).is_file():
@@ -79,6 +84,16 @@ class PolicyRunner:
         except Exception as exc:  # noqa: BLE001
             raise ContractError(self.path, "file", "a loadable ONNX model", str(exc).splitlines()[0]) from None
         meta = self.session.get_modelmeta().custom_metadata_map
+        self.precision = "int8" if "sonic.quantization" in meta else "fp32"
+        on_cpu = self.session.get_providers()[0] == "CPUExecutionProvider"
+        int8 = int8_default(meta, self.path) if precision != "fp32" and on_cpu else None
+        if precision == "int8" and int8 is None and self.precision != "int8":
+            raise ContractError(self.path, "metadata_props['sonic.int8']", "an INT8 variant checked by the export")
+        if int8 is not None:  # the export checked this variant's tracking: the CPU default
+            self.path, self.precision = str(int8), "int8"
+            self.session = make_session(self.path, threads, providers)
+            meta = self.session.get_modelmeta().custom_metadata_map
+            log.info("%s: running the INT8 variant (tracking checked at export; precision='fp32' to force FP32)", self.path)
         if METADATA_KEY not in meta:
             raise ContractError(self.path, f"metadata_props[{METADATA_KEY!r}]", "the sonic.policy/1 JSON contract",
                                 sorted(meta))

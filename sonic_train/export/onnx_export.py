@@ -19,11 +19,17 @@ Beside it, always, the *decoder graph* ``<out stem>.decoder.onnx`` of the token 
 ``sum_i k_i * basis_i`` with ``basis = cumprod([1] + levels[:-1])``) and ``obs_proprio`` [B, P]; output
 ``actions`` [B, 29]; the same ``sonic`` metadata. It is parity-checked against PyTorch on random tokens and on
 the main graph's tokens of the parity inputs, and written atomically after the main file.
+
+At release size (:data:`~sonic_train.export.int8.RELEASE_PARAMS` weights or more) also ``<out stem>.int8.onnx``,
+checked against FP32 on the recorded rollout and in a short sim-to-sim (:mod:`sonic_train.export.int8`); the
+check's figures and verdict go into the FP32 file's ``sonic.int8`` metadata, which the runner reads to run
+INT8 by default on a CPU.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 import warnings
@@ -32,14 +38,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import torch
 from omegaconf import OmegaConf
 from torch import nn
 
 from sonic_deploy.policy.contract import (ENCODERS, INPUT_ENCODER, INPUT_PROPRIO, INPUT_RESIDUAL, METADATA_KEY,
                                           OUTPUT_ACTIONS, OUTPUT_TOKENS, PolicyContract, TermSpec)
+from sonic_deploy.policy.runner import make_session
+from sonic_deploy.policy.tokens import INPUT_TOKENS
 from sonic_deploy.utils.atomic import atomic_path
 from sonic_train.eval.common import EvalError, config_hash, version
+from sonic_train.eval.evaluator import Evaluator
+from sonic_train.export.int8 import RELEASE_PARAMS, Int8Tolerance, add_int8_metadata, param_count, write_int8
 
 OPSET = 17
 TOLERANCE = 1e-5
@@ -50,26 +61,16 @@ class ExportError(EvalError):
 
 
 class DeployPolicy(nn.Module):
-    """``(obs_encoder, obs_proprio[, latent_residual]) -> (actions, token_indices)`` for one encoder.
+    """``(obs_encoder, obs_proprio[, latent_residual]) -> (actions, token_indices)`` for one encoder."""
 
-    ``proprio_index``: when the actor keeps its own frame-major history of the policy group, the contract's
-    term-major proprio vector is gathered into the actor's order inside the graph."""
-
-    def __init__(self, token_module: nn.Module, encoder: str, residual: bool = False,
-                 proprio_index: torch.Tensor | None = None):
+    def __init__(self, token_module: nn.Module, encoder: str, residual: bool = False):
         super().__init__()
         self.tm = token_module
         self.encoder = encoder
         self.residual = residual
-        if proprio_index is not None:
-            self.register_buffer("proprio_index", proprio_index.to(torch.int64))
-        else:
-            self.proprio_index = None
 
     def forward(self, obs_encoder: torch.Tensor, obs_proprio: torch.Tensor,
                 latent_residual: torch.Tensor | None = None):
-        if self.proprio_index is not None:
-            obs_proprio = torch.index_select(obs_proprio, 1, self.proprio_index)
         return self.tm.deploy_forward(self.encoder, obs_encoder, obs_proprio,
                                       latent_residual if self.residual else None)
 
@@ -77,17 +78,11 @@ class DeployPolicy(nn.Module):
 class DecoderPolicy(nn.Module):
     """``(token_indices, obs_proprio) -> actions``: FSQ indices -> codes -> g1_dyn (no encoder)."""
 
-    def __init__(self, token_module: nn.Module, proprio_index: torch.Tensor | None = None):
+    def __init__(self, token_module: nn.Module):
         super().__init__()
         self.tm = token_module
-        if proprio_index is not None:
-            self.register_buffer("proprio_index", proprio_index.to(torch.int64))
-        else:
-            self.proprio_index = None
 
     def forward(self, token_indices: torch.Tensor, obs_proprio: torch.Tensor) -> torch.Tensor:
-        if self.proprio_index is not None:
-            obs_proprio = torch.index_select(obs_proprio, 1, self.proprio_index)
         return self.tm.decode_actions(self.tm.tokens_from_indices(token_indices), obs_proprio)
 
 
@@ -97,35 +92,15 @@ def decoder_path_for(path: str | os.PathLike) -> Path:
     return p.with_name(p.stem + ".decoder.onnx")
 
 
-def proprio_permutation(terms: list[TermSpec], actor_history: int) -> torch.Tensor | None:
-    """Index turning a term-major (contract) proprio vector into the actor's frame-major history order."""
-    if actor_history <= 1:
-        return None
-    frame = sum(t.dim for t in terms)
-    idx = torch.empty(frame * actor_history, dtype=torch.int64)
-    contract_off, frame_off = 0, 0
-    for t in terms:
-        for h in range(actor_history):
-            for j in range(t.dim):
-                idx[h * frame + frame_off + j] = contract_off + h * t.dim + j
-        contract_off += t.dim * actor_history
-        frame_off += t.dim
-    return idx
-
-
 def _scale(s: Any) -> Any:
     return float(s) if isinstance(s, (int, float)) else [float(v) for v in s]
 
 
-def build_contract(train_cfg, tenv, token_module, encoder: str, layout: dict, actor_history: int = 1) -> PolicyContract:
+def build_contract(train_cfg, tenv, token_module, encoder: str, layout: dict) -> PolicyContract:
     """The artifact contract from the env (spec, action scale, observation layout) and the model."""
     robot = tenv.robot
     policy_rows = layout.get("policy", [])
-    if actor_history > 1 and any(r["history"] > 1 for r in policy_rows):
-        raise ExportError("the policy group has its own history and the actor keeps another one: the contract's "
-                          "term-major layout cannot express both; use one of them")
-    proprio = [TermSpec(r["name"], int(r["dim"]), int(r["history"]) * max(actor_history, 1), _scale(r["scale"]))
-               for r in policy_rows]
+    proprio = [TermSpec(r["name"], int(r["dim"]), int(r["history"]), _scale(r["scale"])) for r in policy_rows]
     tok = {r["name"]: r for r in layout.get("tokenizer", [])}
     enc_terms = []
     for name in token_module.encoder_inputs[encoder]:
@@ -140,10 +115,7 @@ def build_contract(train_cfg, tenv, token_module, encoder: str, layout: dict, ac
     ff, fdt = futures.pop() if futures else (1, float(tenv.step_dt))
     scale = tenv.action_manager.scale.detach().cpu().numpy().astype(np.float64)
     be = tenv.backend
-    kp = getattr(be, "_base_kp", None)
-    kd = getattr(be, "_base_kd", None)
-    kp = robot.kp if kp is None else kp
-    kd = robot.kd if kd is None else kd
+    kp, kd = be.base_kp, be.base_kd  # the gains the policy was trained under (SimulatorBackend)
     return PolicyContract(
         joint_names=list(robot.joint_names), default_joint_pos=[float(x) for x in robot.default_joint_pos],
         kp=[float(x) for x in kp], kd=[float(x) for x in kd], action_scale=[float(x) for x in scale],
@@ -161,6 +133,8 @@ class ExportResult:
     recorded_steps: int = 0
     seconds: float = 0.0
     decoder_path: Path | None = None
+    int8_path: Path | None = None  # the INT8 variant (release size), its check in ``int8``
+    int8: dict | None = None
 
 
 def _torch_io(model: DeployPolicy, e: np.ndarray, p: np.ndarray, r: np.ndarray | None):
@@ -173,7 +147,6 @@ def check_parity(path: str | os.PathLike, model: DeployPolicy, batches: dict[str
                  tolerance: float = TOLERANCE) -> dict[str, float]:
     """Max |actions_ort - actions_torch| per batch; raises :class:`ExportError` past ``tolerance`` or on a token
     mismatch."""
-    from sonic_deploy.policy.runner import make_session
 
     sess = make_session(path, threads=1)
     out = {}
@@ -194,8 +167,6 @@ def check_decoder_parity(path: str | os.PathLike, model: DecoderPolicy, batches:
                          tolerance: float = TOLERANCE) -> dict[str, float]:
     """Max |actions_ort - actions_torch| of the decoder graph per batch; raises :class:`ExportError` past
     ``tolerance``."""
-    from sonic_deploy.policy.runner import make_session
-    from sonic_deploy.policy.tokens import INPUT_TOKENS
 
     sess = make_session(path, threads=1)
     out = {}
@@ -212,9 +183,7 @@ def check_decoder_parity(path: str | os.PathLike, model: DecoderPolicy, batches:
 
 
 def build_decoder_proto(model: DecoderPolicy, num_tokens: int, proprio_dim: int, metadata: dict[str, str], doc: str):
-    import onnx
 
-    from sonic_deploy.policy.tokens import INPUT_TOKENS
 
     ex_t = torch.zeros(2, num_tokens, dtype=torch.int64)
     ex_p = torch.zeros(2, proprio_dim)
@@ -238,7 +207,6 @@ def build_decoder_proto(model: DecoderPolicy, num_tokens: int, proprio_dim: int,
 
 
 def _save_atomic(model_proto, path: Path) -> None:
-    import onnx
 
     with atomic_path(path) as tmp:
         onnx.save(model_proto, str(tmp))
@@ -247,14 +215,14 @@ def _save_atomic(model_proto, path: Path) -> None:
 def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | None = None, encoder: str = "g1",
                       residual: bool = False, tolerance: float = TOLERANCE, recorded_steps: int = 25,
                       random_batch: int = 64, seed: int = 0, motions: str | None = None,
-                      sim_backend: str | None = "mujoco") -> ExportResult:
+                      sim_backend: str | None = "mujoco", int8: bool | None = None,
+                      int8_tolerance: Int8Tolerance | None = None) -> ExportResult:
     """Export ``checkpoint`` (its training config.yaml beside it) to ``out`` and check parity.
 
     The layout and the recorded parity inputs come from the evaluation env on ``sim_backend`` (default the CPU
-    MuJoCo backend, whatever simulator trained the checkpoint; ``None``: the training run's)."""
-    import onnx
+    MuJoCo backend, whatever simulator trained the checkpoint; ``None``: the training run's). ``int8``: write and
+    check the INT8 variant (None: at release size)."""
 
-    from sonic_train.eval.evaluator import Evaluator
 
     t0 = time.perf_counter()
     if encoder not in ENCODERS:
@@ -273,26 +241,17 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         if encoder not in tm.encoder_names:
             raise ExportError(f"encoder {encoder!r} is not in the model (it has {tm.encoder_names})")
         layout = ev.env.observation_layout()
-        contract = build_contract(ev.train_cfg, ev.tenv, tm, encoder, layout, actor.obs_history_len)
-        perm = proprio_permutation(contract.obs_proprio, actor.obs_history_len)
-        model = DeployPolicy(tm, encoder, residual, perm).eval()
+        contract = build_contract(ev.train_cfg, ev.tenv, tm, encoder, layout)
+        model = DeployPolicy(tm, encoder, residual).eval()
 
         # recorded inputs: a short deterministic rollout in the evaluation env
         rec_e, rec_p = [], []
         obs = ev.obs
-        actor.reset_history(torch.ones(ev.env.num_envs, dtype=torch.bool))
         with torch.no_grad():
             for _ in range(recorded_steps):
-                pobs = actor.process_obs(obs)
                 rec_e.append(tm.encoder_input(encoder, obs["tokenizer"]).numpy().astype(np.float32))
-                proprio = pobs["policy"]
-                if perm is not None:  # back to the contract's term-major order
-                    inv = torch.empty_like(perm)
-                    inv[perm] = torch.arange(perm.numel())
-                    proprio = proprio[:, inv]
-                rec_p.append(proprio.numpy().astype(np.float32))
-                obs, _, dones, _ = ev.env.step(actor.act_inference(pobs))
-                actor.reset_history(dones)
+                rec_p.append(obs["policy"].numpy().astype(np.float32))
+                obs, _, _, _ = ev.env.step(actor.act_inference(obs))
     finally:
         ev.close()
     E, P, L = contract.encoder_dim, contract.proprio_dim, tm.latent_dim
@@ -322,7 +281,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         p = proto.metadata_props.add()
         p.key, p.value = k, v
     onnx.checker.check_model(proto)
-    decoder = DecoderPolicy(tm, perm).eval()
+    decoder = DecoderPolicy(tm).eval()
     dec_proto = build_decoder_proto(decoder, contract.num_tokens, P, metadata,
                                     f"sonic token decoder: FSQ token indices + proprio -> g1_dyn; {Path(checkpoint).name}")
     out = Path(out)
@@ -344,8 +303,6 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
                 b[INPUT_RESIDUAL] = (0.05 * rng.standard_normal((b[INPUT_ENCODER].shape[0], L))).astype(np.float32)
         parity = check_parity(cand, model, batches, tolerance)
         # the decoder graph: random tokens, and the main graph's tokens of the parity inputs
-        from sonic_deploy.policy.runner import make_session
-        from sonic_deploy.policy.tokens import INPUT_TOKENS
 
         dec_cand = Path(d) / dec_out.name
         onnx.save(dec_proto, str(dec_cand))
@@ -357,6 +314,15 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
             toks = main_sess.run([OUTPUT_TOKENS], b)[0]
             dec_batches[f"{label}_tokens"] = {INPUT_TOKENS: toks.astype(np.int64), INPUT_PROPRIO: b[INPUT_PROPRIO]}
         parity.update(check_decoder_parity(dec_cand, decoder, dec_batches, tolerance))
+        int8_info = int8_out = None
+        if int8 or (int8 is None and param_count(proto) >= RELEASE_PARAMS):
+            rec = batches.get("recorded", batches["batch1"])
+            feeds = [{k: v[i:i + 1] for k, v in rec.items()} for i in range(len(rec[INPUT_ENCODER]))]
+            int8_cand, int8_info = write_int8(cand, out, feeds, int8_tolerance or Int8Tolerance())
+            add_int8_metadata(proto, int8_info)
+            int8_out = out.with_name(int8_cand.name)
+            with atomic_path(int8_out) as part:
+                shutil.copyfile(int8_cand, part)
     _save_atomic(proto, out)
     _save_atomic(dec_proto, dec_out)
-    return ExportResult(out, contract, parity, len(rec_e) * 2, time.perf_counter() - t0, dec_out)
+    return ExportResult(out, contract, parity, len(rec_e) * 2, time.perf_counter() - t0, dec_out, int8_out, int8_info)
