@@ -102,16 +102,19 @@ class G1IK:
 
     def solve(self, qpos: np.ndarray, point_targets: np.ndarray, point_weights: np.ndarray,
               frame_targets: np.ndarray, frame_weights: np.ndarray, iterations: int | None = None,
-              max_change: np.ndarray | None = None) -> np.ndarray:
+              max_change: np.ndarray | None = None, around: np.ndarray | None = None) -> np.ndarray:
         """One frame: ``point_targets`` [P, 3] (world, or vectors from the anchor), ``frame_targets`` [F, 3, 3].
 
-        ``max_change`` [J] bounds each joint's move from ``qpos`` (velocity limit x frame time).
+        ``max_change`` [J] bounds each joint's move from ``around`` (default: the joints of ``qpos``): the
+        velocity limit times the frame time, around the previous frame's joints.
         """
         m, d, cfg = self.model, self.data, self.cfg
         lower, upper = self.lower, self.upper
         if max_change is not None:
-            q0 = qpos[self._qadr]
+            q0 = qpos[self._qadr] if around is None else around
             lower, upper = np.maximum(lower, q0 - max_change), np.minimum(upper, q0 + max_change)
+            qpos = qpos.copy()
+            qpos[self._qadr] = np.clip(qpos[self._qadr], lower, upper)
         q = qpos.copy()
         nv = m.nv
         P, F = len(self.points), len(self.frames)
@@ -120,7 +123,7 @@ class G1IK:
         err = np.zeros(rows)
         w = np.concatenate([np.repeat(point_weights, 3), np.repeat(frame_weights, 3)])
         reg = np.full(nv, cfg.damping)
-        q_prev = qpos[self._qadr].copy()
+        q_prev = (qpos[self._qadr] if around is None else around).copy()
         w_prev = cfg.previous_weight if max_change is not None else 0.0
         reg[6:] += cfg.posture_weight + w_prev
         jdof = np.arange(6, nv)

@@ -47,7 +47,9 @@ class RetargetConfig:
     arm_weight: float = 1.0
     # m: a frame whose planted feet or pelvis miss by more than this is solved again from standing
     reseed_foot_error: float = 0.02
+    reseed_swing_error: float = 0.10  # a swing foot may miss a far kick by a little, not by a folded leg
     reseed_pelvis_error: float = 0.08
+    reseed_within_velocity: bool = False  # True: move toward a fresh solution only as fast as the joints may
 
 
 @dataclass
@@ -130,10 +132,10 @@ class Retargeter:
         cfg, robot = self.cfg, self.robot
         m, scale, arm_scale = self.prepare(human)
         T = m.num_frames
+        pel_R, tor_R = pelvis_frames(m), torso_frames(m)
         feet: list[FootTargets] = [foot_targets(m.joint(f"{s}_ankle"), m.joint(f"{s}_foot"), m.fps,
                                                 self.floor.stance_z, cfg.contacts, self.floor.foot_reach)
                                    for s in SIDES]
-        pel_R, tor_R = pelvis_frames(m), torso_frames(m)
         P = len(self.tasks)
         pt = np.zeros((T, P, 3))
         pw = np.zeros((T, P))
@@ -166,20 +168,27 @@ class Retargeter:
                               max_change=None if t == 0 else max_change)
             fit[t] = self._fit(q, pt[t])
             foot_miss = fit[t, 0:2][planted[t]].max(initial=0.0)
-            if foot_miss > cfg.reseed_foot_error or fit[t, 2] > cfg.reseed_pelvis_error:
+            swing_miss = fit[t, 0:2][~planted[t]].max(initial=0.0)
+            if (foot_miss > cfg.reseed_foot_error or swing_miss > cfg.reseed_swing_error
+                    or fit[t, 2] > cfg.reseed_pelvis_error):
                 # the warm start can drift into a folded-leg branch; a fresh start from standing escapes it
                 mujoco.mju_mat2Quat(root_quat0, pel_R[t].reshape(-1))
                 fresh = self.ik.solve(self.ik.initial_qpos(m.joint("pelvis")[t] - pel_R[t] @ self._hip_off,
                                                            root_quat0),
                                       pt[t], pw[t], ft[t], fw[t], iterations=cfg.ik.first_frame_iterations)
+                if t > 0 and cfg.reseed_within_velocity:  # toward the fresh branch within the velocity limits
+                    fresh = self.ik.solve(fresh, pt[t], pw[t], ft[t], fw[t], max_change=max_change,
+                                          around=qpos[t - 1, self.ik._qadr])
                 fresh_fit = self._fit(fresh, pt[t])
                 if np.sum(pw[t] * fresh_fit ** 2) < np.sum(pw[t] * fit[t] ** 2):
                     q, fit[t] = fresh, fresh_fit
             qpos[t] = q
             if progress is not None:
                 progress(t + 1, T)
-        qpos = self._rate_limit(qpos, m.fps)
+        limited = self._rate_limit(qpos, m.fps)
+        qpos = self._repair(limited, qpos, pt, pw, ft, fw, max_change)
         qpos = self._lift_above_floor(qpos, m.fps)
+        fit = np.stack([self._fit(qpos[t], pt[t]) for t in range(T)])  # of the clip as written
         contacts = np.stack([feet[0].planted, feet[1].planted], axis=1)
         clip = self._build_clip(name or human.name, m, qpos, arm_scale / scale)
         report = assess(clip, self.floor, contacts=contacts, fit_errors=fit, robot=robot)
@@ -206,6 +215,19 @@ class Retargeter:
             bwd[t] = bwd[t + 1] + np.clip(q[t] - bwd[t + 1], -vmax, vmax)
         out = qpos.copy()
         out[:, adr] = 0.5 * (fwd + bwd)
+        return out
+
+    def _repair(self, limited: np.ndarray, solved: np.ndarray, pt, pw, ft, fw, max_change: np.ndarray) -> np.ndarray:
+        """Frames the rate limit changed are solved again from there, each within the velocity bound of the
+        frame before: the limit spreads a branch switch over several frames, this puts those frames back on
+        the targets (a rate-limited blend of two leg branches can swing a foot far off)."""
+        adr = self.ik._qadr
+        out = limited.copy()
+        changed = np.abs(limited[:, adr] - solved[:, adr]).max(axis=1) > 1e-6
+        for t in range(1, len(out)):
+            if changed[t] or np.any(np.abs(out[t, adr] - out[t - 1, adr]) > max_change + 1e-9):
+                out[t] = self.ik.solve(out[t], pt[t], pw[t], ft[t], fw[t], max_change=max_change,
+                                       around=out[t - 1, adr])
         return out
 
     def _lift_above_floor(self, qpos: np.ndarray, fps: float) -> np.ndarray:
