@@ -37,7 +37,7 @@ def main() -> None:
     wall = time.perf_counter() - t0
     _print_quality(rows, title=f"real motion set -> G1 ({'fresh' if args.fresh else 'cached'}, {wall:.1f} s)")
     total = sum(r.get("seconds_to_retarget", 0.0) for r in rows)
-    print(f"wall {wall:.1f} s; retargeting itself {total:.1f} s of CPU over {len(rows)} clips")
+    print(f"wall {wall:.1f} s; per-clip retargeting times sum to {total:.1f} s over {len(rows)} clips")
     ms = load_motion_set("deepmimic")
     skeleton = DeepMimicSkeleton.from_urdf(raw_dir(ms) / ms.source["skeleton"])
     retargeter = Retargeter() if args.plot else None
