@@ -5,6 +5,7 @@ Built from a real retargeted clip (the fetched DeepMimic walk), written the ways
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -91,7 +92,7 @@ def test_inspect_reports_limits_skate_and_penetration(tmp_path, kin, walk):
     save_clip(walk, tmp_path / "good.npz")
     exe = Path(sys.executable).parent / "sonic-motion"
     out = subprocess.run([exe, "inspect", str(tmp_path)], capture_output=True, text=True,
-                         env={"COLUMNS": "220", "PATH": ""})
+                         env={**os.environ, "COLUMNS": "220"})
     assert out.returncode == 0, out.stderr
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[1:-1]]
             for line in out.stdout.splitlines() if line.startswith("│")}
