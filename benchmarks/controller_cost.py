@@ -3,14 +3,19 @@
 Runs the shipped policy in-process on a synthetic clip (the sim2sim loop, one core) and times each
 ``Controller.step`` while the policy is active, minus the time onnxruntime spends in ``session.run``:
 observation building, history, safety checks, reference sampling, recording hooks. Physics and inference
-are timed in the same run and printed beside it, with the machine's load.
+are timed in the same run and printed beside it, with the machine's load. ``--baseline DIR`` measures a
+second source tree (``git archive <rev> sonic_deploy | tar -x -C DIR``) before and after this one, same run,
+and prints the ratio.
 Target (issue 21): p50 <= 0.15 ms, p99 <= 0.4 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -59,12 +64,24 @@ def measure(policy: str | Path, motion: str, duration: float) -> dict[str, np.nd
     return {k: np.asarray(v) * 1e3 for k, v in (("cost", cost), ("infer", infer), ("physics", physics))}
 
 
+def _in_tree(tree: str, args) -> dict[str, float]:
+    """p50/p99 of :func:`measure` in a child process importing ``sonic_deploy`` from ``tree``."""
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(1, sys.argv[2]); "
+            "import numpy as np, controller_cost as b; c = b.measure(sys.argv[3], sys.argv[4], float(sys.argv[5]))['cost']; "
+            "print(json.dumps([float(np.percentile(c, 50)), float(np.percentile(c, 99))]))")
+    res = subprocess.run([sys.executable, "-c", code, tree, str(Path(__file__).parent), args.policy, args.motion,
+                          str(args.duration)], env=dict(os.environ, PYTHONPATH=tree), capture_output=True, text=True,
+                         check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--policy", default=str(SHIPPED))
     ap.add_argument("--motion", default="arm_waves")
     ap.add_argument("--duration", type=float, default=12.0, help="simulated seconds (about 2.5 s start-up first)")
     ap.add_argument("--pin-core", type=int, default=0)
+    ap.add_argument("--baseline", help="a source tree to measure beside this one (before and after it)")
     args = ap.parse_args()
     if args.pin_core >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.pin_core})
@@ -75,18 +92,27 @@ def main() -> None:
     from rich.table import Table
 
     load = os.getloadavg()[0]
+    before = _in_tree(args.baseline, args) if args.baseline else None
     m = measure(args.policy, args.motion, args.duration)
+    if args.baseline:
+        after = _in_tree(args.baseline, args)
+        base = [0.5 * (a + b) for a, b in zip(before, after)]
     c = m["cost"]
     p50, p99 = float(np.percentile(c, 50)), float(np.percentile(c, 99))
     t = Table(title=f"controller cost per step (all but inference and physics), {len(c)} active steps, "
                     f"{Path(args.policy).parent.name}, load {load:.1f} on {os.cpu_count()} cores")
-    for col in ("figure", "measured", "target"):
+    cols = ["figure", "measured", "target"] + (["baseline", "measured / baseline"] if args.baseline else [])
+    for col in cols:
         t.add_column(col, justify="left" if col == "figure" else "right")
-    t.add_row("controller cost p50 (ms)", f"{p50:.3f}", f"<= {TARGET_P50_MS} {'met' if p50 <= TARGET_P50_MS else 'NOT met'}")
-    t.add_row("controller cost p99 (ms)", f"{p99:.3f}", f"<= {TARGET_P99_MS} {'met' if p99 <= TARGET_P99_MS else 'NOT met'}")
+    b = (lambda i, v: [f"{base[i]:.3f}", f"{v / base[i]:.2f}"]) if args.baseline else (lambda i, v: [])  # noqa: E731
+    t.add_row("controller cost p50 (ms)", f"{p50:.3f}", f"<= {TARGET_P50_MS} {'met' if p50 <= TARGET_P50_MS else 'NOT met'}",
+              *b(0, p50))
+    t.add_row("controller cost p99 (ms)", f"{p99:.3f}", f"<= {TARGET_P99_MS} {'met' if p99 <= TARGET_P99_MS else 'NOT met'}",
+              *b(1, p99))
+    pad = ["-", "-"] if args.baseline else []
     for k in ("infer", "physics"):  # same run, for scale
-        t.add_row(f"  beside it: {k} p50 (ms)", f"{np.percentile(m[k], 50):.3f}", "-")
-        t.add_row(f"  cost / {k} (p50 ratio)", f"{p50 / np.percentile(m[k], 50):.2f}", "-")
+        t.add_row(f"  beside it: {k} p50 (ms)", f"{np.percentile(m[k], 50):.3f}", "-", *pad)
+        t.add_row(f"  cost / {k} (p50 ratio)", f"{p50 / np.percentile(m[k], 50):.2f}", "-", *pad)
     Console(width=120).print(t)
 
 
