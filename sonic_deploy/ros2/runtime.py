@@ -21,6 +21,25 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
+from sonic_deploy.control.controller import Controller, Mode
+from sonic_deploy.control.loop import RateLoop
+from sonic_deploy.control.operator import KeyboardReader
+from sonic_deploy.control.remote import RemoteState
+from sonic_deploy.inputs.motion_player import MotionPlayer
+from sonic_deploy.inputs.motion_stream import MotionStreamInput
+from sonic_deploy.inputs.smpl_stream import SmplStream
+from sonic_deploy.inputs.token_stream import TokenStreamInput
+from sonic_deploy.inputs.velocity import StickVelocity, TwistVelocity, VelocityMux
+from sonic_deploy.inputs.vr_teleop import TeleopInput
+from sonic_deploy.motion import find_clip_files, load_clip
+from sonic_deploy.policy.formats import EMBEDDED_MOTION, VELOCITY_COMMANDED, detect, load_policy
+from sonic_deploy.policy.tokens import TokenPolicy
+from sonic_deploy.recording import SessionRecorder
+from sonic_deploy.recording.mcap_log import _RecordingReference
+from sonic_deploy.robots.base import JointCommand
+from sonic_deploy.robots.g1 import G1
 from sonic_deploy.ros2 import messages
 from sonic_deploy.ros2.params import NodeParams
 
@@ -34,20 +53,11 @@ FINAL_DAMPING = (5, 0.02)  # damping commands sent at shutdown, and their spacin
 
 class DeployRuntime:
     def __init__(self, params: NodeParams, *, robot=None, clock=time.monotonic):
-        from sonic_deploy.control.controller import Controller
-        from sonic_deploy.control.remote import RemoteState
-        from sonic_deploy.inputs.velocity import StickVelocity, TwistVelocity, VelocityMux
-        from sonic_deploy.policy.formats import EMBEDDED_MOTION, VELOCITY_COMMANDED, detect, load_policy
-        from sonic_deploy.robots.g1 import G1
-
         self.params, self.spec, self.clock = params, G1, clock
         self.teleop = self.motion_stream = self.token_input = self.smpl = self.server = self.recorder = None
         self.cmd_vel = self.sticks = None  # velocity-commanded policies: ~/cmd_vel and the remote's sticks
         self._remote_state = RemoteState.decode
         if params["input"] == "tokens":  # decoder-only path: <policy>.decoder.onnx beside the policy
-            from sonic_deploy.inputs.token_stream import TokenStreamInput
-            from sonic_deploy.policy.tokens import TokenPolicy
-
             self.policy = TokenPolicy(params["policy"], G1)
             t = params.group("teleop")
             self.reference = self.token_input = TokenStreamInput.for_policy(
@@ -75,8 +85,6 @@ class DeployRuntime:
         self.smpl_received = 0
         self.last_state = None
         if params["recording.enabled"]:
-            from sonic_deploy.recording import SessionRecorder
-
             d = Path(params["recording.directory"]).expanduser()
             self.recorder = SessionRecorder(d / time.strftime("sonic_%Y%m%d_%H%M%S.mcap"), self.controller,
                                             info={"params": params.values})
@@ -86,19 +94,14 @@ class DeployRuntime:
     # --- construction ---------------------------------------------------------------------------------
     def _make_input(self, p: NodeParams):
         if p["input"] == "teleop":
-            from sonic_deploy.inputs.vr_teleop import TeleopInput
-
             self.teleop = TeleopInput(p.teleop_config())
             if p["teleop.server.enabled"]:
-                from sonic_deploy.teleop.server import StreamServer
+                from sonic_deploy.teleop.server import StreamServer  # websockets (deploy extra)
 
                 self.server = StreamServer(host=p["teleop.server.host"], port=p["teleop.server.port"],
                                            teleop=self.teleop, clock=self.clock)
             return self.teleop
         if p["input"] == "motion":
-            from sonic_deploy.inputs.motion_player import MotionPlayer
-            from sonic_deploy.motion import find_clip_files, load_clip
-
             files = find_clip_files(p["motion"])
             if not files:
                 raise ValueError(f"parameter 'motion': no clip found at {p['motion']!r}")
@@ -108,18 +111,14 @@ class DeployRuntime:
             tl.speed = tl.rate = p["motion_player.speed"]
             return tl
         if p["input"] == "stream":
-            from sonic_deploy.inputs.motion_stream import MotionStreamInput
-
             self.motion_stream = MotionStreamInput(blend_time=p["motion_player.blend_time"])
             return self.motion_stream
-        from sonic_deploy.inputs.smpl_stream import SmplStream
-
         self.smpl = SmplStream()
         return self.smpl
 
     @staticmethod
     def _make_robot(p: NodeParams):
-        from sonic_deploy.robots.g1_dds import G1DdsRobot
+        from sonic_deploy.robots.g1_dds import G1DdsRobot  # cyclonedds (deploy extra)
 
         return G1DdsRobot(p.dds_config())
 
@@ -169,14 +168,10 @@ class DeployRuntime:
     def start_loop(self, stdin=None) -> None:
         """The 50 Hz control thread; the teleop server; the keyboard when ``stdin`` (default: sys.stdin) is a
         terminal and ``operator.keyboard`` is on."""
-        from sonic_deploy.control.loop import RateLoop
-
         if self.server is not None:
             self.server.start()
         stdin = sys.stdin if stdin is None else stdin
         if self.params["operator.keyboard"] and _isatty(stdin):
-            from sonic_deploy.control.operator import KeyboardReader
-
             keys = getattr(self.controller.cfg, "keyboard", None)
             self.keyboard = KeyboardReader(self.controller.operator, keys).start(stdin)
         self._running = True
@@ -221,8 +216,6 @@ class DeployRuntime:
             self.keyboard.stop()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
-        from sonic_deploy.robots.base import JointCommand
-
         with self._lock:  # leave the motors damped, never on their last command
             count, spacing = FINAL_DAMPING
             for i in range(count):
@@ -264,8 +257,6 @@ class DeployRuntime:
 
     def _plan(self, name: str, now: float) -> tuple[str, str | None]:
         """The mode ``name`` leads to, or why it does nothing from the current mode."""
-        from sonic_deploy.control.controller import Mode
-
         c = self.controller
         mode = c.mode
         if name == "start":
@@ -287,8 +278,6 @@ class DeployRuntime:
         return "damping", ("damping: already damping" if mode == Mode.DAMPING else None)
 
     def _apply(self, name: str, now: float) -> None:
-        from sonic_deploy.control.controller import Mode
-
         c, rec = self.controller, self.recorder
         request = rec.request if rec is not None else (lambda m, now=None: c.request(m))
         clear = rec.clear_faults if rec is not None else c.clear_faults
@@ -309,8 +298,6 @@ class DeployRuntime:
 
     def motion_command(self, cmd) -> tuple[bool, str]:
         """``~/motion/command``: play a clip (restarting the policy's time base), pause, resume, stop, speed."""
-        from sonic_deploy.control.controller import Mode
-
         if not isinstance(self.reference, Timeline):
             return False, f"motion commands need input:=motion (input is {self.params['input']})"
         with self._lock:
@@ -318,9 +305,6 @@ class DeployRuntime:
             if cmd.speed is not None:
                 tl.speed = cmd.speed
             if cmd.action == "play":
-                from sonic_deploy.inputs.motion_player import MotionPlayer
-                from sonic_deploy.motion import load_clip
-
                 path = self.clips.get(cmd.clip) or (Path(cmd.clip) if Path(cmd.clip).is_file() else None)
                 if path is None:
                     return False, f"unknown clip {cmd.clip!r} (have {sorted(self.clips)})"
@@ -332,8 +316,6 @@ class DeployRuntime:
                 new.speed = new.rate = tl.speed
                 self.reference = self.controller.reference = new
                 if self.recorder is not None:
-                    from sonic_deploy.recording.mcap_log import _RecordingReference
-
                     self.controller.reference = _RecordingReference(new, self.recorder)
                 if self.controller.mode == Mode.ACTIVE and self.last_state is not None:
                     now = self.clock()
@@ -425,8 +407,6 @@ class Timeline:
         self.rate = rate
 
     def frames(self, times, state=None):
-        import numpy as np
-
         times = np.atleast_1d(np.asarray(times, np.float64))
         self._t_last = float(times[0])
         fr = self.player.frames(self.clip_time(times), state)
