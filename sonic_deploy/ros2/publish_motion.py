@@ -14,14 +14,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sonic_deploy.motion import find_clip_files, load_clip
+from sonic_deploy.ros2.messages import motion_frame_to_string
+from sonic_deploy.teleop.clip_sender import clip_frames
+
 PROG = "python -m sonic_deploy.ros2.publish_motion"
 DEFAULT_TOPIC = "/sonic_deploy/motion/frames"
 
 
 def publish_frames(frames, publish) -> int:
     """Send each frame (dict) as a ``std_msgs/String`` payload through ``publish(text)``; returns frames sent."""
-    from sonic_deploy.ros2.messages import motion_frame_to_string
-
     n = 0
     for f in frames:
         publish(motion_frame_to_string(f))
@@ -44,15 +46,12 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     a = parse_args(argv)
     try:
-        import rclpy
+        import rclpy  # rclpy (a ROS 2 installation or the ros2 extra)
         from std_msgs.msg import String
     except ImportError as exc:
         print(f"{PROG}: rclpy is not available ({exc}); source a ROS 2 installation (setup.bash) first",
               file=sys.stderr)
         return 2
-    from sonic_deploy.motion import find_clip_files, load_clip
-    from sonic_deploy.teleop.clip_sender import clip_frames
-
     files = find_clip_files(a.clips)
     if not files:
         print(f"{PROG}: no clip found at {a.clips}", file=sys.stderr)
