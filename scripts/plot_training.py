@@ -12,7 +12,9 @@ from pathlib import Path
 
 PANELS = (("train/mean_episode_length", "mean episode length (steps)"), ("train/mean_reward", "mean episode reward"),
           ("resample/failure_rate", "motion failure rate"), ("episode/curriculum/event_level", "randomisation level"),
-          ("loss/aux/g1_recon", "g1_kin reconstruction loss"), ("perf/fps", "env steps/s"))
+          ("loss/aux/g1_recon", "g1_kin reconstruction loss"), ("perf/fps", "env steps/s"),
+          ("episode/termination/motion_end", "episodes reaching the clip end"),
+          ("episode/curriculum/foot_xyz_threshold", "foot termination threshold (m)"))
 
 
 def load(run: Path) -> dict[str, tuple[list[int], list[float]]]:
@@ -29,13 +31,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+", type=Path)
     p.add_argument("--out", type=Path, default=Path("training_curve.png"))
+    p.add_argument("--title", default="sonic-train, CPU MuJoCo backend")
     args = p.parse_args()
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 3, figsize=(15, 7.5), constrained_layout=True)
+    fig, axes = plt.subplots(2, 4, figsize=(19, 7.5), constrained_layout=True)
     for run in args.runs:
         data = load(run)
         for ax, (tag, title) in zip(axes.flat, PANELS):
@@ -47,7 +50,7 @@ def main() -> None:
     for ax in axes.flat:
         if ax.lines:
             ax.legend(fontsize=7)
-    fig.suptitle("sonic-train, CPU MuJoCo backend, synthetic motions")
+    fig.suptitle(args.title)
     fig.savefig(args.out, dpi=90)
     print(f"wrote {args.out}")
 

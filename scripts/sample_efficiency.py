@@ -122,10 +122,12 @@ def report(args: argparse.Namespace) -> None:
         if not steps:
             continue
         ax.plot(steps, succ, lw=1.2, label=run_dir.name)
-        hit = next((s for s, v in zip(steps, succ) if v >= args.level), None)
+        hit = next((s for k, (s, v) in enumerate(zip(steps, succ)) if k >= args.window - 1 and v >= args.level),
+                   None)  # a full window only: the first iterations average a handful of episodes
         head = succ[min(args.window - 1, len(succ) - 1)]
+        full = succ[args.window - 1:] or succ
         rows.append(f"| {run_dir.name} | {what.get(run_dir.name, '')} | {steps[-1]:,} | "
-                    f"{head:.2f} / {max(succ):.2f} / {succ[-1]:.2f} | "
+                    f"{head:.2f} / {max(full):.2f} / {succ[-1]:.2f} | "
                     f"{f'{hit:,}' if hit else 'not reached'} |")
     ax.axhline(args.level, color="k", lw=0.8, ls="--")
     ax.set_xlabel("env steps")
