@@ -6,11 +6,7 @@ a single process and everything here degrades to no-ops.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-F = TypeVar("F", bound=Callable[..., Any])
+from typing import Any
 
 
 def make_accelerator(cpu: bool | None = None, find_unused_parameters: bool = False) -> Any:
@@ -36,15 +32,3 @@ def process_index(accelerator: Any = None) -> int:
 def rank_seed(seed: int, accelerator: Any = None) -> int:
     """Different environment/rollout seed per rank (same model init comes from DDP's broadcast)."""
     return int(seed) + 1000 * process_index(accelerator)
-
-
-def rank_zero_only(fn: F) -> F:
-    """Run ``fn`` on the main process only; ``fn`` takes ``accelerator=`` as a keyword."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, accelerator: Any = None, **kwargs: Any) -> Any:
-        if is_main_process(accelerator):
-            return fn(*args, **kwargs)
-        return None
-
-    return wrapper  # type: ignore[return-value]

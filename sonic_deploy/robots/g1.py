@@ -83,14 +83,8 @@ TRACKED_BODIES = (
     "left_shoulder_roll_link", "left_elbow_link", "left_wrist_yaw_link",
     "right_shoulder_roll_link", "right_elbow_link", "right_wrist_yaw_link",
 )
-# SONIC's tracking rewards use five points: root, both wrists, both feet.
-REWARD_BODIES_5POINT = ("pelvis", "left_wrist_yaw_link", "right_wrist_yaw_link",
-                        "left_ankle_roll_link", "right_ankle_roll_link")
 FEET_BODIES = ("left_ankle_roll_link", "right_ankle_roll_link")
-END_EFFECTOR_BODIES = ("left_ankle_roll_link", "right_ankle_roll_link", "left_wrist_yaw_link", "right_wrist_yaw_link")
-ANCHOR_BODY = "torso_link"
-# VR 3-point targets: head (torso frame offset), left wrist, right wrist.
-VR_BODIES = ("torso_link", "left_wrist_yaw_link", "right_wrist_yaw_link")
+ANCHOR_BODY = "torso_link"  # the anchor a BeyondMimic/mjlab policy tracks unless its metadata names another
 HEAD_OFFSET_IN_TORSO = (0.0, 0.0, 0.43)  # the head collision sphere centre of the G1 model
 
 
@@ -117,10 +111,7 @@ class RobotSpec:
     root_body: str = "pelvis"
     anchor_body: str = ANCHOR_BODY
     tracked_bodies: tuple[str, ...] = TRACKED_BODIES
-    reward_bodies: tuple[str, ...] = REWARD_BODIES_5POINT
     feet_bodies: tuple[str, ...] = FEET_BODIES
-    end_effector_bodies: tuple[str, ...] = END_EFFECTOR_BODIES
-    vr_bodies: tuple[str, ...] = VR_BODIES
     imu_sites: tuple[str, ...] = ("imu_in_pelvis", "imu_in_torso")
     soft_limit_factor: float = 0.9
     mode_machine: int = 5

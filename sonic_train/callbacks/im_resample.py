@@ -16,15 +16,15 @@ import torch
 from sonic_train.callbacks.base import Callback
 
 
-def resample_weights(episodes: np.ndarray, failures: np.ndarray, uniform_frac: float = 0.3,
-                     prior: float = 1.0) -> np.ndarray:
+def resample_weights(episodes: np.ndarray, failures: np.ndarray, uniform_frac: float, prior: float) -> np.ndarray:
     rate = (failures + 0.5 * prior) / (episodes + prior)
     k = len(rate)
     return uniform_frac / k + (1.0 - uniform_frac) * rate / rate.sum()
 
 
 class ImResampleCallback(Callback):
-    def __init__(self, interval: int = 1, uniform_frac: float = 0.3, prior: float = 1.0, decay: float = 0.5):
+    def __init__(self, interval: int, uniform_frac: float, prior: float, decay: float):
+        """Values: ``configs/callbacks/im_resample.yaml`` (their one home)."""
         self.interval = max(int(interval), 1)
         self.uniform_frac = float(uniform_frac)
         self.prior = float(prior)

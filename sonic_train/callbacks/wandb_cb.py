@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Mapping
@@ -29,7 +30,6 @@ class WandbCallback(Callback):
                 os.makedirs(self.kwargs["dir"], exist_ok=True)
             self.run = wandb.init(**{k: v for k, v in self.kwargs.items() if v is not None})
             if self.kwargs["dir"]:  # the checkpoint monitor resumes this run by its id
-                import json
 
                 with open(os.path.join(self.kwargs["dir"], "wandb_run.json"), "w") as f:
                     json.dump({"id": self.run.id, "project": self.run.project, "entity": self.run.entity}, f)

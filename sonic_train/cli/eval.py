@@ -8,6 +8,9 @@ the evaluation repeats until ``max_passes`` or Ctrl-C), ``headless`` (render MP4
 
 from __future__ import annotations
 
+# Imports of torch, the simulator and the training stack sit inside the command's functions: `--help` and a bad
+# argument answer before they load (seconds on a small machine). No import is deferred to avoid a cycle.
+
 import sys
 from pathlib import Path
 from typing import Any

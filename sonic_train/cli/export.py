@@ -11,6 +11,9 @@ written beside ``out``.
 
 from __future__ import annotations
 
+# Imports of torch, the simulator and the training stack sit inside the command's functions: `--help` and a bad
+# argument answer before they load (seconds on a small machine). No import is deferred to avoid a cycle.
+
 import json
 import sys
 
@@ -71,6 +74,13 @@ def main(argv: list[str] | None = None) -> int:
           f"obs_proprio {c.proprio_dim}, tokens {c.num_tokens} x levels {c.fsq_levels}) in {res.seconds:.1f} s")
     print(f"wrote {res.decoder_path} (token decoder: token_indices + obs_proprio -> actions)")
     print("parity torch vs onnxruntime: " + json.dumps({k: v for k, v in res.parity.items()}))
+    if res.int8_path is not None:  # release size: INT8 beside FP32, the CPU default where its check passed
+        i = res.int8
+        tr = i["tracking"]
+        print(f"wrote {res.int8_path} (INT8; action error max {i['action_max_abs_diff']:.4f} on {i['recorded_samples']} "
+              f"recorded inputs; {tr['motion']} MPJPE fp32 {tr['fp32']['mpjpe_global_mm']:.1f} / int8 "
+              f"{tr['int8']['mpjpe_global_mm']:.1f} mm): " + ("the CPU default" if i["default"] else
+                                                               "NOT the default: " + "; ".join(i["refused"])))
     return 0
 
 

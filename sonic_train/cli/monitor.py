@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Imports of torch, the simulator and the training stack sit inside the command's functions: `--help` and a bad
+# argument answer before they load (seconds on a small machine). No import is deferred to avoid a cycle.
+
 import sys
 
 DESCRIPTION = "Watch an experiment folder, evaluate each new checkpoint, render the hardest motions, log to W&B."

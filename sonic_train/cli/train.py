@@ -7,6 +7,9 @@ The config folder is the repository's ``configs/`` (editable install) or ``$SONI
 
 from __future__ import annotations
 
+# Imports of torch, the simulator and the training stack sit inside the command's functions: `--help` and a bad
+# argument answer before they load (seconds on a small machine). No import is deferred to avoid a cycle.
+
 import os
 import subprocess
 import sys
@@ -14,18 +17,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sonic_train.config import config_dir
+
+__all__ = ["config_dir", "main", "run"]
+
 DESCRIPTION = "Train the universal-token policy with PPO on a simulator backend (sim=mujoco|isaaclab)."
 EPILOG = """examples:
   sonic-train +exp=manager/universal_token/all_modes/sonic_release sim=mujoco num_envs=64
   sonic-train +exp=manager/universal_token/all_modes/sonic_smoke +resume=logs/sonic_smoke/model_20.pt
 """
-
-
-def config_dir() -> Path:
-    env = os.environ.get("SONIC_CONFIG_DIR")
-    if env:
-        return Path(env).resolve()
-    return (Path(__file__).resolve().parents[2] / "configs").resolve()
 
 
 def _git_hash() -> str | None:
@@ -92,7 +92,6 @@ def run(cfg: Any) -> dict[str, float]:
 
     from sonic_deploy.motion.library import find_clip_files
     from sonic_deploy.motion.motion_sets import MotionSetError, check_not_held_out
-    from sonic_train.callbacks.im_resample import ImResampleCallback
     from sonic_train.callbacks.model_save import load_checkpoint
     from sonic_train.envs.factory import BackendUnavailable, make_env, resolve_motions
     from sonic_train.trainer.builder import build_callbacks, build_runner
@@ -124,13 +123,7 @@ def run(cfg: Any) -> dict[str, float]:
     except BackendUnavailable as exc:
         raise SystemExit(f"sonic-train: {exc}") from None
     env.unwrapped.print_summary()
-    callbacks = []
-    im = (cfg.get("callbacks", None) or {}).get("im_resample", None)
-    if im is not None and im.get("enabled", True):
-        callbacks.append(ImResampleCallback(interval=im.get("interval", 1), uniform_frac=im.get("uniform_frac", 0.3),
-                                            prior=im.get("prior", 1.0), decay=im.get("decay", 0.5)))
-    callbacks += build_callbacks(cfg, str(exp_dir))
-    runner = build_runner(cfg, env, accelerator=accelerator, callbacks=callbacks)
+    runner = build_runner(cfg, env, accelerator=accelerator, callbacks=build_callbacks(cfg, str(exp_dir)))
     if accelerator is None or accelerator.is_main_process:
         OmegaConf.save(cfg, exp_dir / "config.yaml", resolve=True)
         OmegaConf.save(OmegaConf.create(build_meta(cfg, env, str(motions))), exp_dir / "meta.yaml")

@@ -8,17 +8,18 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from sonic_deploy.motion.library import MotionLibrary
+from sonic_deploy.motion.synth import synthesize_all
+from sonic_deploy.robots.scene import SceneConfig
+from sonic_train.envs.backend import BACKENDS, BackendUnavailable, SimulatorBackend
 from sonic_train.envs.managers.base import to_plain
+from sonic_train.envs.mujoco import MujocoBackend
+from sonic_train.envs.tracking_env import TrackingEnv
+from sonic_train.envs.wrapper import ManagerEnvWrapper, load_action_transform
+from sonic_train.modules.universal_token import encoder_probs_from_cfg
+from sonic_train.robots.g1 import G1
 
-BACKENDS = {
-    "mujoco": "CPU MuJoCo (installed with sonic)",
-    "isaaclab": "Isaac Lab 3 (a Python 3.12 environment: scripts/install_isaaclab.sh builds .venv-isaaclab; "
-                "see sonic_train/envs/isaaclab/README.md)",
-}
-
-
-class BackendUnavailable(RuntimeError):
-    """A selected simulator backend that is unknown or not installed; the message says how to get it."""
+__all__ = ["BACKENDS", "BackendUnavailable", "make_backend", "make_env", "resolve_motions"]
 
 
 def default_motion_cache() -> Path:
@@ -34,20 +35,15 @@ def resolve_motions(path: str | None, experiment_dir: str | None = None) -> Path
         return p
     out = default_motion_cache()
     if not out.is_dir() or not any(out.glob("*.npz")):
-        from sonic_deploy.motion.synth import synthesize_all
-
         out.mkdir(parents=True, exist_ok=True)
         synthesize_all(out)
     return out
 
 
-def make_backend(sim_cfg: Any, num_envs: int, robot, device: str = "cpu"):
+def make_backend(sim_cfg: Any, num_envs: int, robot, device: str = "cpu") -> SimulatorBackend:
     sim = dict(to_plain(sim_cfg) or {"backend": "mujoco"})
     name = sim.get("backend", "mujoco")
     if name == "mujoco":
-        from sonic_deploy.robots.scene import SceneConfig
-        from sonic_train.envs.mujoco import MujocoBackend
-
         scene = SceneConfig(physics_dt=float(sim.get("physics_dt", robot.physics_dt)))
         return MujocoBackend(num_envs, robot, scene, decimation=sim.get("decimation"),
                              num_threads=sim.get("num_threads"), device=device,
@@ -57,7 +53,7 @@ def make_backend(sim_cfg: Any, num_envs: int, robot, device: str = "cpu"):
             import isaaclab.envs  # noqa: F401  (a real install, not a folder named isaaclab on sys.path)
         except ImportError as exc:
             raise BackendUnavailable(f"sim=isaaclab: Isaac Lab is not installed here; install {BACKENDS[name]}") from exc
-        from sonic_train.envs.isaaclab.backend import IsaacLabBackend
+        from sonic_train.envs.isaaclab.backend import IsaacLabBackend  # optional heavy dependency: isaaclab
 
         return IsaacLabBackend(num_envs, robot, physics=str(sim.get("physics", "newton")),
                                device=str(sim.get("device") or device), physics_dt=sim.get("physics_dt"),
@@ -70,14 +66,6 @@ def make_backend(sim_cfg: Any, num_envs: int, robot, device: str = "cpu"):
 
 def make_env(cfg: DictConfig, quiet: bool = False, replay: bool | None = None, motions: str | None = None):
     """The wrapped env for the root config (``num_envs``, ``sim``, ``manager_env``, ``seed``, ``motions``)."""
-    import torch
-
-    from sonic_deploy.motion.library import MotionLibrary
-    from sonic_train.envs.tracking_env import TrackingEnv
-    from sonic_train.envs.wrapper import ManagerEnvWrapper
-    from sonic_train.modules.universal_token import encoder_probs_from_cfg
-    from sonic_train.robots.g1 import G1
-
     me = cfg.get("manager_env", None)
     if me is None:
         raise ValueError("no manager_env in the config (base.yaml's default is manager_env: base_env)")
@@ -92,11 +80,8 @@ def make_env(cfg: DictConfig, quiet: bool = False, replay: bool | None = None, m
     replay = bool(env_cfg.get("replay", False)) if replay is None else replay
     wrapped = ManagerEnvWrapper(env, replay=replay)
     if env_cfg.get("action_transform"):
-        from sonic_train.envs.wrapper import load_action_transform
-
         obs = wrapped.reset()
         module = load_action_transform(env_cfg["action_transform"], cfg, obs, env.num_actions)
         dim = getattr(module, "latent_dim", env.num_actions)
         wrapped = ManagerEnvWrapper(env, replay=replay, action_transform=module, action_transform_dim=dim)
-    del torch
     return wrapped

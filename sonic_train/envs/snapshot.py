@@ -125,7 +125,7 @@ def restore(env: Any, snap: Mapping[str, Any], obs: Mapping[str, Any] | None = N
     e.torch_rng.set_state(snap["torch_rng"])
     for k, v in snap["command"].items():
         getattr(cmd, k).copy_(v)
-    cmd._invalidate()
+    cmd.invalidate()
     for k, v in snap["action"].items():
         setattr(e.action_manager, k, v.clone())
     for g, bufs in snap["observation_history"].items():

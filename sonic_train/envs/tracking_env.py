@@ -18,23 +18,30 @@ import torch
 
 from sonic_train.envs.managers import (CurriculumManager, EventManager, MotionCommand, ObservationManager,
                                        RewardManager, TerminationManager)
-from sonic_train.envs.managers.base import to_plain
+from sonic_train.envs.managers.base import ConfigError, check_keys, to_plain
 from sonic_train.envs.mdp.actions import JointPositionAction
+from sonic_train.modules.universal_token import sample_encoder_index
+
+
+MANAGER_ENV_KEYS = ("observations", "rewards", "terminations", "events", "commands", "curriculum", "actions", "config")
+ENV_CONFIG_KEYS = ("episode_length_s", "replay", "action_transform")
 
 
 class TrackingEnv:
     def __init__(self, cfg: Mapping[str, Any], backend, library, robot, seed: int = 0,
                  encoder_sample_probs: torch.Tensor | None = None, quiet: bool = False):
         cfg = to_plain(cfg)
+        check_keys("manager_env", cfg, MANAGER_ENV_KEYS)
         self.cfg = cfg
         env_cfg = dict(cfg.get("config", {}) or {})
+        check_keys("manager_env.config", env_cfg, ENV_CONFIG_KEYS)
         self.backend = backend
         self.robot = robot
         self.num_envs = backend.num_envs
         self.num_actions = robot.num_joints
         self.device = backend.device
         self.step_dt = backend.control_dt
-        self.max_episode_length_s = float(env_cfg.get("episode_length_s", 10.0))
+        self.max_episode_length_s = float(env_cfg["episode_length_s"])  # configs/manager_env/base_env.yaml
         self.max_episode_length = int(math.ceil(self.max_episode_length_s / self.step_dt))
         self.np_rng = np.random.default_rng(seed)
         self.torch_rng = torch.Generator().manual_seed(int(seed))
@@ -50,12 +57,18 @@ class TrackingEnv:
         self.state = backend.read_state()
         self.prev_state = None
         self.step_cache: dict = {}  # per-step results shared by terms (cleared whenever the state changes)
-        cmd_cfg = dict((cfg.get("commands", {}) or {}).get("motion", {}) or {})
+        commands = dict(cfg.get("commands", {}) or {})
+        check_keys("manager_env.commands", commands, ("motion",))
+        cmd_cfg = dict(commands.get("motion", {}) or {})
+        check_keys("manager_env.commands.motion", cmd_cfg, ("random_start", "start_at_zero_prob"))
         self.command = MotionCommand(self, library, backend.body_names, robot.joint_names,
-                                     random_start=cmd_cfg.get("random_start", True),
-                                     start_at_zero_prob=cmd_cfg.get("start_at_zero_prob", 0.0), quiet=quiet)
-        act_cfg = dict((cfg.get("actions", {}) or {}).get("joint_pos", {}) or {})
-        self.action_manager = JointPositionAction(self, scale=act_cfg.get("scale", "robot"), clip=act_cfg.get("clip"))
+                                     random_start=cmd_cfg["random_start"], start_at_zero_prob=cmd_cfg["start_at_zero_prob"],
+                                     quiet=quiet)  # configs/manager_env/commands/motion.yaml
+        actions = dict(cfg.get("actions", {}) or {})
+        check_keys("manager_env.actions", actions, ("joint_pos",))
+        act_cfg = dict(actions.get("joint_pos", {}) or {})
+        check_keys("manager_env.actions.joint_pos", act_cfg, ("scale", "clip"))
+        self.action_manager = JointPositionAction(self, scale=act_cfg["scale"], clip=act_cfg["clip"])
         self.observation_manager = ObservationManager(self, cfg.get("observations", {}), quiet=quiet)
         self.reward_manager = RewardManager(self, cfg.get("rewards", {}), quiet=quiet)
         self.termination_manager = TerminationManager(self, cfg.get("terminations", {}), quiet=quiet)
@@ -112,8 +125,6 @@ class TrackingEnv:
         self.action_manager.reset(env_ids)
         self.observation_manager.reset(env_ids)
         self.episode_length_buf[env_ids] = 0
-        from sonic_train.modules.universal_token import sample_encoder_index
-
         self.encoder_index[env_ids] = sample_encoder_index(len(env_ids), self.encoder_sample_probs,
                                                            generator=self.torch_rng, device=self.device)
         return log
@@ -164,6 +175,49 @@ class TrackingEnv:
         obs = self.observation_manager.compute()
         infos = {"time_outs": time_outs.clone(), "terminated": terminated.clone(), "episode": episode}
         return obs, rewards, dones, infos
+
+    # ------------------------------------------------------------------ run-time configuration (schedules)
+    def _config_target(self, path: str):
+        """(setter, description) for a ``manager_env``-relative dotted path, or a ConfigError naming what can be set."""
+        keys = path.split(".")
+        managers = {"rewards": self.reward_manager, "terminations": self.termination_manager,
+                    "curriculum": self.curriculum_manager}
+        term = None
+        if keys[0] in managers and len(keys) >= 3:
+            term = {t.name: t for t in managers[keys[0]].terms}.get(keys[1])
+            rest = keys[2:]
+        elif keys[:2] == ["events", "terms"] and len(keys) >= 5:
+            term = {t.name: t for t in self.event_manager.terms}.get(keys[2])
+            rest = keys[3:]
+        elif keys[0] == "observations" and len(keys) >= 6 and keys[2] == "terms":
+            term = {t.name: t.cfg for t in self.observation_manager.groups.get(keys[1], [])}.get(keys[3])
+            rest = keys[4:]
+        if term is not None and len(rest) == 2 and rest[0] == "params" and rest[1] in term.params:
+            return lambda v: term.params.__setitem__(rest[1], v)
+        if term is not None and keys[0] == "rewards" and rest == ["weight"]:
+            return lambda v: self.reward_manager.set_weight(term.name, float(v))
+        if keys == ["events", "level"]:
+            return lambda v: self.event_manager.set_level(int(v))
+        if keys == ["config", "episode_length_s"]:
+            return self._set_episode_length
+        raise ConfigError(f"manager_env.{path}: not a value the environment can change at run time; it can change "
+                          "rewards.<term>.weight, <rewards|terminations|curriculum>.<term>.params.<name>, "
+                          "events.terms.<term>.params.<name>, observations.<group>.terms.<term>.params.<name> "
+                          "(parameters the term's config sets), events.level and config.episode_length_s")
+
+    def check_config(self, path: str) -> None:
+        """Raise :class:`ConfigError` unless :meth:`set_config` can change ``manager_env.<path>``."""
+        self._config_target(path)
+
+    def set_config(self, path: str, value: Any) -> None:
+        """Change ``manager_env.<path>`` at run time (a schedule): term weights and parameters, the event level,
+        the episode length."""
+        self._config_target(path)(value)
+        self.step_cache.clear()
+
+    def _set_episode_length(self, seconds: float) -> None:
+        self.max_episode_length_s = float(seconds)
+        self.max_episode_length = int(math.ceil(self.max_episode_length_s / self.step_dt))
 
     # ------------------------------------------------------------------ checkpoint state
     def state_dict(self) -> dict[str, Any]:

@@ -14,6 +14,9 @@ from typing import Any
 
 import torch
 
+from sonic_train.callbacks.model_save import read_checkpoint
+from sonic_train.modules.actor_critic import build_actor_critic, obs_dims_from
+
 KEEP_AS_DICT = ("tokenizer",)
 
 
@@ -78,9 +81,6 @@ class ManagerEnvWrapper:
 
 def load_action_transform(checkpoint: str, cfg: Any, obs: Mapping[str, Any], num_actions: int) -> torch.nn.Module:
     """The actor of a trained checkpoint as a frozen action-transform module (latent residual -> actions)."""
-    from sonic_train.callbacks.model_save import read_checkpoint
-    from sonic_train.modules.actor_critic import build_actor_critic, obs_dims_from
-
     model = build_actor_critic(cfg, obs_dims_from(obs), num_actions)
     ckpt = read_checkpoint(checkpoint)
     model.load_state_dict(ckpt["runner"]["trainer"]["model"])

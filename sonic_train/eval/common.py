@@ -12,12 +12,19 @@ import json
 import os
 import re
 import sys
+from importlib.metadata import version as _v
 from pathlib import Path
 from typing import Any
 
+import hydra
+import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+import sonic_train
 from sonic_deploy.utils.atomic import atomic_path
+from sonic_train.callbacks.model_save import CheckpointError, read_checkpoint
+from sonic_train.config import config_dir
+from sonic_train.modules.actor_critic import build_actor_critic, obs_dims_from
 
 CHECKPOINT_RE = re.compile(r"model_(\d+)\.pt")
 
@@ -75,22 +82,13 @@ def apply_overrides(cfg: DictConfig, overrides: Any) -> None:
 
 def version() -> str:
     try:
-        from importlib.metadata import version as _v
-
         return _v("sonic")
     except Exception:  # noqa: BLE001
-        import sonic_train
-
         return str(getattr(sonic_train, "__version__", "0"))
 
 
 def build_policy(train_cfg: DictConfig, obs: dict, num_actions: int, checkpoint: str | os.PathLike):
     """The actor-critic of ``train_cfg`` with the checkpoint's weights, in eval mode, on the CPU."""
-    import torch
-
-    from sonic_train.callbacks.model_save import CheckpointError, read_checkpoint
-    from sonic_train.modules.actor_critic import build_actor_critic, obs_dims_from
-
     model = build_actor_critic(train_cfg, obs_dims_from(obs), num_actions)
     try:
         ckpt = read_checkpoint(checkpoint)
@@ -102,7 +100,6 @@ def build_policy(train_cfg: DictConfig, obs: dict, num_actions: int, checkpoint:
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    del torch
     return model, int(ckpt.get("iteration", checkpoint_iteration(checkpoint) or 0))
 
 
@@ -126,10 +123,6 @@ def hydra_argv(argv: list[str], keys: set[str]) -> list[str]:
 
 def run_hydra(config_name: str, argv: list[str], fn, prog: str) -> Any:
     """Compose ``configs/<config_name>.yaml`` with ``argv`` overrides through Hydra's main and call ``fn(cfg)``."""
-    import hydra
-
-    from sonic_train.cli.train import config_dir
-
     cdir = config_dir()
     if not (cdir / f"{config_name}.yaml").is_file():
         raise SystemExit(f"{prog}: no {config_name}.yaml in {cdir}; set SONIC_CONFIG_DIR to the repository's configs/")

@@ -9,8 +9,9 @@ The environment is the training run's (``config.yaml`` beside the checkpoint) wi
   the next motion still to do, so fewer envs than motions works;
 - the policy acts deterministically (the mean action).
 
-Metrics (:mod:`.metrics`) are taken where terminations are judged (after physics, before a reset), through a
-wrapper on the env's termination manager's ``compute``: the terminal state of a failed episode counts.
+Metrics (:mod:`.metrics`) are taken where terminations are judged (after physics, before a reset), as an
+observer of the env's termination manager: the terminal state of a failed episode counts. Motions are assigned
+through the motion command's sampler (:meth:`MotionCommand.set_sampler`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from sonic_deploy.motion.library import MotionLibrary
 from sonic_deploy.motion.motion_sets import split_of
+from sonic_train.envs.factory import make_env, resolve_motions
 from sonic_train.eval.common import EvalError, apply_overrides, build_policy, load_train_config, set_dotted
 from sonic_train.eval.metrics import TrackingMetrics, aggregate
 
 
 def _motions_path(eval_cfg: DictConfig, train_cfg: DictConfig, checkpoint: str) -> str:
-    from sonic_train.envs.factory import resolve_motions
 
     path = eval_cfg.get("motions", None) or train_cfg.get("motions", None)
     if not path:
@@ -95,36 +97,28 @@ def make_eval_config(train_cfg: DictConfig, eval_cfg: DictConfig, num_envs: int,
 
 
 class MotionQueue:
-    """Replaces the motion command's ``resample``: each reset env takes the next motion to do, from t = 0."""
-
-    def __init__(self, command, clip_ids: Sequence[int]):
-        self.command = command
+    """The motion command's sampler in evaluation: each reset env takes the next motion to do, from t = 0."""
+    def __init__(self, num_envs: int, clip_ids: Sequence[int]):
         self.todo = list(clip_ids)
-        n = command.clip_ids.shape[0]
-        self.active = torch.zeros(n, dtype=torch.bool)
+        self.active = torch.zeros(num_envs, dtype=torch.bool)
         self.fallback = int(clip_ids[0]) if len(clip_ids) else 0
 
-    def __call__(self, env_ids: torch.Tensor) -> None:
-        cmd = self.command
+    def __call__(self, env_ids: torch.Tensor) -> tuple[list[int], list[float]]:
+        ids = []
         for e in env_ids.tolist():
             if self.todo:
-                cmd.clip_ids[e] = int(self.todo.pop(0))
+                ids.append(int(self.todo.pop(0)))
                 self.active[e] = True
             else:
-                cmd.clip_ids[e] = self.fallback
+                ids.append(self.fallback)
                 self.active[e] = False
-        cmd.times[env_ids] = 0.0
-        cmd.start_times[env_ids] = 0.0
-        cmd._invalidate()
+        return ids, [0.0] * len(ids)
 
 
 class Evaluator:
     """Build the eval env and policy for ``checkpoint``; :meth:`run` evaluates the selected motions once."""
-
     def __init__(self, checkpoint: str, eval_cfg: DictConfig, motion_names: Sequence[str] | None = None,
                  num_envs: int | None = None, quiet: bool = True):
-        from sonic_deploy.motion.library import MotionLibrary
-        from sonic_train.envs.factory import make_env
 
         self.checkpoint = str(checkpoint)
         self.eval_cfg = eval_cfg
@@ -164,14 +158,14 @@ class Evaluator:
             probs[enc_names.index(self.encoder)] = 1.0
             tenv.encoder_sample_probs = probs
 
-        self.queue = MotionQueue(tenv.command, self.clip_ids)
-        tenv.command.resample = self.queue
+        self.queue = MotionQueue(n, self.clip_ids)
+        tenv.command.set_sampler(self.queue)
         body_ids = tenv.state.body_index(list(tenv.robot.tracked_bodies))
         self.metrics = TrackingMetrics(n, tenv.robot.tracked_bodies, body_ids)
         self.step_hooks: list[Callable[[Any, torch.Tensor], None]] = []
         self.results: list[dict[str, Any]] = []
         self._episode_clip = torch.zeros(n, dtype=torch.long)
-        self._wrap_terminations()
+        tenv.termination_manager.add_observer(self._on_judged)
 
         obs = self.env.reset()
         self.obs = obs
@@ -182,17 +176,6 @@ class Evaluator:
     def _start_episodes(self, env_ids: torch.Tensor) -> None:
         self.metrics.reset(env_ids)
         self._episode_clip[env_ids] = self.tenv.command.clip_ids[env_ids].cpu()
-
-    def _wrap_terminations(self) -> None:
-        tm = self.tenv.termination_manager
-        original = tm.compute
-
-        def compute():
-            terminated, time_outs = original()
-            self._on_judged(terminated, time_outs)
-            return terminated, time_outs
-
-        tm.compute = compute
 
     def _on_judged(self, terminated: torch.Tensor, time_outs: torch.Tensor) -> None:
         tenv = self.tenv
@@ -221,7 +204,6 @@ class Evaluator:
     def run(self, max_steps: int | None = None, progress: bool = False) -> list[dict[str, Any]]:
         """Run until every selected motion has finished one episode; returns the per-motion results."""
         actor = self.model.actor
-        actor.reset_history(torch.ones(self.env.num_envs, dtype=torch.bool))
         total = len(self.motion_names)
         limit = max_steps or int(math.ceil(sum(self.durations.values()) / self.tenv.step_dt)) + 10 * total + 100
         obs = self.obs
@@ -229,9 +211,8 @@ class Evaluator:
         t0 = time.perf_counter()
         while len(self.results) < total and steps < limit:
             self._pending_starts = None
-            actions = actor.act_inference(actor.process_obs(obs))
+            actions = actor.act_inference(obs)
             obs, _, dones, _ = self.env.step(actions)
-            actor.reset_history(dones)
             if self._pending_starts is not None and self._pending_starts.any():
                 self._start_episodes(self._pending_starts.nonzero().flatten())
             steps += 1

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sonic_train.envs.managers.base import print_table
 from sonic_train.eval.common import write_json_atomic
 from sonic_train.eval.metrics import SCALARS
 
@@ -52,7 +53,6 @@ def load_metrics(path: str | os.PathLike) -> dict[str, Any]:
 
 def print_summary(summary: dict[str, Any]) -> str:
     """A rich table per motion and the aggregate row; returns the plain text too."""
-    from sonic_train.envs.managers.base import print_table
 
     def f(x, nd=1):
         return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"

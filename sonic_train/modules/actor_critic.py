@@ -34,69 +34,14 @@ class MLPBackbone(nn.Module):
         return (out, {}) if return_aux else out
 
 
-class ObsHistory:
-    """Per-env ring of the last ``length`` policy observations; a reset env is refilled with its next obs."""
-
-    def __init__(self, length: int):
-        self.length = int(length)
-        self.buf: torch.Tensor | None = None
-        self.needs_fill: torch.Tensor | None = None
-
-    def push(self, x: torch.Tensor) -> torch.Tensor:
-        n = x.shape[0]
-        if self.buf is None or self.buf.shape[0] != n or self.buf.shape[2] != x.shape[1]:
-            self.buf = x.unsqueeze(1).repeat(1, self.length, 1).clone()
-            self.needs_fill = torch.zeros(n, dtype=torch.bool, device=x.device)
-        else:
-            self.buf = torch.cat([self.buf[:, 1:], x.unsqueeze(1)], dim=1)
-            if self.needs_fill.any():
-                fill = self.needs_fill
-                self.buf[fill] = x[fill].unsqueeze(1).expand(-1, self.length, -1)
-                self.needs_fill = torch.zeros_like(self.needs_fill)
-        return self.buf.reshape(n, -1)
-
-    def reset(self, dones: torch.Tensor) -> None:
-        if self.needs_fill is not None:
-            self.needs_fill |= dones.reshape(-1).to(torch.bool).to(self.needs_fill.device)
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        if self.buf is None:
-            return {}
-        return {"buf": self.buf.clone(), "needs_fill": self.needs_fill.clone()}
-
-    def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
-        if state:
-            self.buf = state["buf"].clone()
-            self.needs_fill = state["needs_fill"].clone()
-
-
 class Actor(nn.Module):
     """Backbone (token module or MLP) giving the mean of a diagonal Gaussian with learnable log std."""
 
-    def __init__(self, backbone: nn.Module, num_actions: int, init_noise_std: float = 1.0,
-                 obs_history_len: int = 1):
+    def __init__(self, backbone: nn.Module, num_actions: int, init_noise_std: float = 1.0):
         super().__init__()
         self.backbone = backbone
         self.num_actions = int(num_actions)
         self.log_std = nn.Parameter(torch.full((self.num_actions,), math.log(float(init_noise_std))))
-        self.obs_history_len = int(obs_history_len)
-        self.history = ObsHistory(self.obs_history_len) if self.obs_history_len > 1 else None
-
-    @property
-    def is_token_policy(self) -> bool:
-        return isinstance(self.backbone, UniversalTokenModule)
-
-    def process_obs(self, obs: Mapping[str, Any]) -> dict[str, Any]:
-        """Rollout-time: push ``obs["policy"]`` into the history and return the obs the backbone sees."""
-        if self.history is None:
-            return dict(obs)
-        out = dict(obs)
-        out["policy"] = self.history.push(obs["policy"])
-        return out
-
-    def reset_history(self, dones: torch.Tensor) -> None:
-        if self.history is not None:
-            self.history.reset(dones)
 
     @property
     def std(self) -> torch.Tensor:
@@ -201,8 +146,10 @@ def build_actor_critic(cfg: Any, obs_dims: Mapping[str, Any], num_actions: int) 
     ac = _get(cfg, "actor_critic", None) or cfg
     algo_cfg = _get(_get(cfg, "algo", {}), "config", {})
     init_noise_std = float(_get(ac, "init_noise_std", _get(algo_cfg, "init_noise_std", 1.0)))
-    hist = int(_get(ac, "obs_history_len", 1))
-    policy_dim = int(obs_dims["policy"]) * hist
+    if int(_get(ac, "obs_history_len", 1)) != 1:  # a key of older configs; history is the env's (history_length)
+        raise ValueError(f"actor_critic.obs_history_len={_get(ac, 'obs_history_len')}: the actor keeps no history "
+                         "of its own; set history_length on the observation group (manager_env/observations)")
+    policy_dim = int(obs_dims["policy"])
     backbone_kind = _get(ac, "backbone", "universal_token")
     if backbone_kind == "universal_token":
         tok_dims = {k: int(v) for k, v in dict(obs_dims.get("tokenizer", {})).items()}
@@ -220,7 +167,7 @@ def build_actor_critic(cfg: Any, obs_dims: Mapping[str, Any], num_actions: int) 
         backbone = MLPBackbone(_get(ac, "actor", {}), policy_dim, num_actions)
     else:
         raise ValueError(f"unknown actor backbone {backbone_kind!r} (universal_token or mlp)")
-    actor = Actor(backbone, num_actions, init_noise_std=init_noise_std, obs_history_len=hist)
+    actor = Actor(backbone, num_actions, init_noise_std=init_noise_std)
     critic = Critic(_get(ac, "critic", {}), int(obs_dims["critic"]))
     return PolicyAndValueWrapper(actor, critic)
 

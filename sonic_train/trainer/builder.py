@@ -9,6 +9,10 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from sonic_train.callbacks.base import Callback
+from sonic_train.callbacks.im_resample import ImResampleCallback
+from sonic_train.callbacks.model_save import ModelSaveCallback
+from sonic_train.callbacks.tensorboard_cb import TensorboardCallback
+from sonic_train.callbacks.wandb_cb import WandbCallback
 from sonic_train.modules.actor_critic import build_actor_critic, obs_dims_from
 from sonic_train.trainer.ppo import PPOTrainer
 from sonic_train.trainer.ppo_aux import AuxLossPPOTrainer
@@ -19,12 +23,13 @@ TRAINERS = {"ppo": PPOTrainer, "ppo_aux": AuxLossPPOTrainer}
 
 
 def build_callbacks(cfg: DictConfig, experiment_dir: str) -> list[Callback]:
-    from sonic_train.callbacks.model_save import ModelSaveCallback
-    from sonic_train.callbacks.tensorboard_cb import TensorboardCallback
-    from sonic_train.callbacks.wandb_cb import WandbCallback
-
+    """The callbacks the config enables, adaptive resampling first."""
     out: list[Callback] = []
     cbs = cfg.get("callbacks", None) or {}
+    im = cbs.get("im_resample", None)
+    if im is not None and im.get("enabled", True):  # values: configs/callbacks/im_resample.yaml
+        out.append(ImResampleCallback(interval=im.interval, uniform_frac=im.uniform_frac, prior=im.prior,
+                                      decay=im.decay))
     if cbs.get("model_save", None) is not None and cbs.model_save.get("enabled", True):
         out.append(ModelSaveCallback(experiment_dir, save_interval=int(cbs.model_save.save_interval)))
     if cbs.get("tensorboard", None) is not None and cbs.tensorboard.get("enabled", True):
@@ -53,7 +58,7 @@ def build_runner(cfg: DictConfig, env: Any, accelerator: Any = None,
                              seed=int(cfg.get("seed", 0)), **kwargs)
     exp_dir = str(cfg.get("experiment_dir", "logs/sonic"))
     cbs = build_callbacks(cfg, exp_dir) if callbacks is None else callbacks
-    runner = Runner(env, trainer, cfg, cbs, ScheduleManager(cfg.get("schedules", None)), accelerator,
+    runner = Runner(env, trainer, cfg, cbs, ScheduleManager(cfg.get("schedules", None), env), accelerator,
                     timing_interval=int(cfg.trainer.timing_interval))
     runner.obs = obs
     return runner

@@ -7,31 +7,23 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
+from sonic_train.config import config_dir
 from sonic_train.modules.actor_critic import PolicyAndValueWrapper
 from sonic_train.trainer.storage import MiniBatch, RolloutStorage
 
-PPO_DEFAULTS: dict[str, Any] = {
-    "num_steps_per_env": 32,
-    "num_learning_epochs": 5,
-    "num_mini_batches": 4,
-    "actor_learning_rate": 2e-5,
-    "critic_learning_rate": 1e-3,
-    "clip_param": 0.2,
-    "gamma": 0.99,
-    "lam": 0.95,
-    "entropy_coef": 0.0,
-    "value_loss_coef": 1.0,
-    "max_grad_norm": 1.0,
-    "use_clipped_value_loss": True,
-    "normalize_advantage": True,
-    "schedule": "fixed",  # or "adaptive": actor lr follows desired_kl
-    "desired_kl": 0.01,
-    "min_lr": 1e-6,
-    "max_lr": 1e-2,
-    "adam_eps": 1e-8,
-}
+# The PPO hyperparameters the trainer reads; their values live in one place, configs/algo/ppo_im_phc.yaml.
+PPO_KEYS = ("num_steps_per_env", "num_learning_epochs", "num_mini_batches", "actor_learning_rate",
+            "critic_learning_rate", "clip_param", "gamma", "lam", "entropy_coef", "value_loss_coef", "max_grad_norm",
+            "use_clipped_value_loss", "normalize_advantage", "schedule", "desired_kl", "min_lr", "max_lr", "adam_eps")
+DEFAULTS_FILE = "algo/ppo_im_phc.yaml"
+
+
+def ppo_config(overrides: Mapping[str, Any] | None = None) -> DictConfig:
+    """The reference PPO config (``configs/algo/ppo_im_phc.yaml``'s ``config``) with ``overrides`` on top."""
+    base = OmegaConf.load(config_dir() / DEFAULTS_FILE).config
+    return OmegaConf.merge(base, OmegaConf.create(dict(overrides or {})))
 
 
 def gaussian_kl(mu0: torch.Tensor, s0: torch.Tensor, mu1: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
@@ -44,13 +36,12 @@ class PPOTrainer:
 
     def __init__(self, model: PolicyAndValueWrapper, cfg: Mapping[str, Any] | DictConfig, num_envs: int,
                  num_actions: int, device: torch.device | str = "cpu", accelerator: Any = None, seed: int = 0):
-        if not isinstance(cfg, DictConfig):
-            cfg = OmegaConf.create(dict(cfg))
-        with open_dict(cfg):  # fill defaults in place: schedules keep addressing this same node
-            for k, v in PPO_DEFAULTS.items():
-                if k not in cfg or cfg[k] is None:
-                    cfg[k] = v
-        self.cfg = cfg
+        if not isinstance(cfg, DictConfig):  # a partial mapping (tests, benchmarks): the reference values fill it
+            cfg = ppo_config(cfg)
+        missing = [k for k in PPO_KEYS if cfg.get(k, None) is None and k != "max_grad_norm"]
+        if missing:
+            raise ValueError(f"algo.config lacks {missing} (the reference values are in configs/{DEFAULTS_FILE})")
+        self.cfg = cfg  # the run's own config node: schedules on algo.config.* change what the next update reads
         self.device = torch.device(device)
         self.model = model.to(self.device)
         self.accelerator = accelerator
@@ -75,7 +66,7 @@ class PPOTrainer:
     @torch.no_grad()
     def act(self, obs: Mapping[str, Any]) -> torch.Tensor:
         """Sample actions for the current observation and remember what the update will need."""
-        obs = self.model.actor.process_obs(obs)
+        obs = dict(obs)
         if self.model.training:
             self.model.critic.update_normalization(obs)
         out = self.model(obs)
@@ -98,7 +89,6 @@ class PPOTrainer:
             rewards += float(self.cfg.gamma) * p["values"] * time_outs.to(self.device).reshape(-1).float()
         self.storage.add(p["obs"], p["actions"], rewards, dones.to(self.device), p["values"], p["log_probs"],
                          p["mu"], p["sigma"])
-        self.model.actor.reset_history(dones)
         self._pending = None
 
     @torch.no_grad()
@@ -198,13 +188,10 @@ class PPOTrainer:
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "generator": self.generator.get_state(),
-                "adaptive_actor_lr": self._adaptive_actor_lr,
-                "actor_history": self.model.actor.history.state_dict() if self.model.actor.history else {}}
+                "adaptive_actor_lr": self._adaptive_actor_lr}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
         self._adaptive_actor_lr = state.get("adaptive_actor_lr", None)
-        if self.model.actor.history is not None:
-            self.model.actor.history.load_state_dict(state.get("actor_history", {}))

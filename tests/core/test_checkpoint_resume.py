@@ -26,7 +26,6 @@ def make_runner(seed: int, callbacks=()):
     torch.manual_seed(seed)
     env = FakeTokenEnv(num_envs=8, seed=seed)
     cfg = copy.deepcopy(SMALL_AC)
-    cfg["obs_history_len"] = 2
     obs = env.reset()
     model = build_actor_critic(cfg, obs_dims_from(obs), env.num_actions)
     tr = AuxLossPPOTrainer(model, ALGO, env.num_envs, env.num_actions, seed=seed, aux_losses=AUX)

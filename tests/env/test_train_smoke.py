@@ -10,10 +10,10 @@ from __future__ import annotations
 import torch
 import yaml
 from hydra import compose, initialize_config_dir
+from rollout_stats import rollout_stats
 
 from sonic_train.callbacks.model_save import read_checkpoint
 from sonic_train.cli.train import config_dir, main
-from sonic_train.envs.evaluate import rollout_stats
 from sonic_train.envs.factory import make_env
 from sonic_train.modules.actor_critic import build_actor_critic, obs_dims_from
 

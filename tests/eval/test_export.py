@@ -10,11 +10,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from sonic_deploy.policy.contract import METADATA_KEY, ContractError, TermSpec
+from sonic_deploy.policy.contract import METADATA_KEY, ContractError
 from sonic_deploy.policy.runner import PolicyRunner
 from sonic_deploy.robots.g1 import G1
 from sonic_train.export import OPSET, export_checkpoint
-from sonic_train.export.onnx_export import proprio_permutation
 
 
 @pytest.mark.parametrize("encoder", ["g1", "smpl", "teleop"])
@@ -90,12 +89,3 @@ def test_export_refuses_unknown_encoder(tiny_run, tmp_path):
     with pytest.raises(ExportError, match="encoder"):
         export_checkpoint(ckpts[-1], tmp_path / "x.onnx", encoder="vision")
     assert not (tmp_path / "x.onnx").exists()
-
-
-def test_proprio_permutation_matches_actor_history():
-    terms = [TermSpec("a", 2, 3), TermSpec("b", 1, 3)]
-    # contract (term-major, oldest first): a0 a0' a1 a1' a2 a2' b0 b1 b2
-    contract = torch.tensor([[10., 11, 20, 21, 30, 31, 1, 2, 3]])
-    perm = proprio_permutation(terms, 3)
-    actor = contract[:, perm]  # the actor's frame-major history: [a_h b_h] per frame
-    assert actor.tolist() == [[10., 11, 1, 20, 21, 2, 30, 31, 3]]

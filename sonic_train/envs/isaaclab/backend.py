@@ -14,12 +14,16 @@ with PhysX, RTX servers; the PhysX path needs Isaac Sim's app running, see READM
 from __future__ import annotations
 
 import os
+import random
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from sonic_deploy.robots.g1 import G1, RobotSpec
+from sonic_train.envs.backend import BackendUnavailable
 from sonic_train.envs.mdp.state import RobotState
 
 
@@ -36,19 +40,11 @@ def _t(x) -> torch.Tensor:
 
 
 def _save_rng() -> tuple:
-    import random
-
-    import numpy as np
-
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     return random.getstate(), np.random.get_state(), torch.get_rng_state(), cuda
 
 
 def _restore_rng(state: tuple) -> None:
-    import random
-
-    import numpy as np
-
     py, npy, cpu, cuda = state
     random.setstate(py)
     np.random.set_state(npy)
@@ -70,10 +66,10 @@ class IsaacLabBackend:
                  env_spacing: float = 2.5, seed: int = 0, physics_overrides: dict | None = None,
                  contact_forces: bool = True, state_device: str | None = None):
         default_warp_cache()
-        from isaaclab.envs import ManagerBasedRLEnv
+        from isaaclab.envs import ManagerBasedRLEnv  # optional heavy dependency: isaaclab (.venv-isaaclab)
 
-        from sonic_train.envs.isaaclab.env_cfg import make_env_cfg
-        from sonic_train.envs.isaaclab.robot_cfg import G1_BODY_ORDER
+        from sonic_train.envs.isaaclab.env_cfg import make_env_cfg  # imports isaaclab
+        from sonic_train.envs.isaaclab.robot_cfg import G1_BODY_ORDER  # imports isaaclab
 
         self.robot = robot
         self.physics = physics
@@ -82,16 +78,12 @@ class IsaacLabBackend:
                                 decimation=decimation, gains=gains, env_spacing=env_spacing, seed=seed,
                                 physics_overrides=physics_overrides)
         # Isaac Lab's launcher: a no-op for kit-less Newton; starts Isaac Sim (Kit, headless) for PhysX
-        from contextlib import ExitStack
-
-        from isaaclab.app.sim_launcher import launch_simulation
+        from isaaclab.app.sim_launcher import launch_simulation  # optional heavy dependency: isaaclab
 
         self._runtime = ExitStack()
         try:
             self._runtime.enter_context(launch_simulation(self.cfg, {"headless": True, "device": str(device)}))
         except SystemExit as exc:  # Isaac Lab exits when the runtime it needs (Isaac Sim for PhysX) is missing
-            from sonic_train.envs.factory import BackendUnavailable
-
             raise BackendUnavailable(
                 f"sim=isaaclab sim.physics={physics}: Isaac Lab could not start its runtime (PhysX needs Isaac Sim "
                 "and an RTX GPU; see sonic_train/envs/isaaclab/README.md); sim.physics=newton runs kit-less"
@@ -128,8 +120,8 @@ class IsaacLabBackend:
         self._env_kp = _t(art.data.joint_stiffness).clone()  # [N, J]: randomisation scales these
         self._env_kd = _t(art.data.joint_damping).clone()
         # per-joint gains as the MuJoCo backend exposes them (the ONNX export reads the contract's kp/kd here)
-        self._base_kp = self._env_kp[0].cpu().numpy().astype("float64")
-        self._base_kd = self._env_kd[0].cpu().numpy().astype("float64")
+        self.base_kp = self._env_kp[0].cpu().numpy().astype("float64")
+        self.base_kd = self._env_kd[0].cpu().numpy().astype("float64")
         self._base_mass = _t(art.data.body_mass).clone()
         self.env.reset()
         ids = torch.arange(self.num_envs, device=self.sim_device)
@@ -200,7 +192,7 @@ class IsaacLabBackend:
         if self.physics != "newton":
             raise NotImplementedError("sim.physics=physx: foot friction randomisation goes through PhysX materials, "
                                       "not wired yet; drop the friction event (events.terms.friction=null)")
-        import warp as wp
+        import warp as wp  # optional heavy dependencies of physics=newton
         from newton import ModelFlags
 
         if not hasattr(self, "_friction_view"):

@@ -8,7 +8,7 @@ orientations between the two nearest frames).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -48,6 +48,7 @@ class MotionCommand:
         self._last = (self.num_frames - 1).float()
         self.offsets_f = self.offsets.float()
         self._clip_cache: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self.sampler: Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray]] | None = None
         n = env.num_envs
         self.clip_ids = torch.zeros(n, dtype=torch.long, device=dev)
         self.times = torch.zeros(n, device=dev)
@@ -101,19 +102,33 @@ class MotionCommand:
         return self.durations[self.clip_ids] - self.times
 
     # ------------------------------------------------------------------ progress
-    def _invalidate(self) -> None:
+    def invalidate(self) -> None:
+        """Drop the cached reference frames (after clip ids or times were changed from outside)."""
         self._ref = None
         self._future.clear()
         self._clip_cache = None
 
     def step(self, dt: float) -> None:
         self.times += dt
-        self._invalidate()
+        self.invalidate()
+
+    def set_sampler(self, sampler: Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray]] | None) -> None:
+        """``sampler(env_ids) -> (clip ids, start times)`` replaces the library's weighted draw at every reset
+        (evaluation assigns motions in order); ``None`` restores it."""
+        self.sampler = sampler
 
     def resample(self, env_ids: torch.Tensor) -> None:
         """New clip and start time for ``env_ids`` (clip by library weight; time uniform in the clip or 0)."""
         n = len(env_ids)
         if n == 0:
+            return
+        if self.sampler is not None:
+            ids, times = self.sampler(env_ids)
+            self.clip_ids[env_ids] = torch.as_tensor(ids, dtype=torch.long, device=self.clip_ids.device)
+            t = torch.as_tensor(times, dtype=torch.float32, device=self.times.device)
+            self.times[env_ids] = t
+            self.start_times[env_ids] = t
+            self.invalidate()
             return
         ids, times = self.library.sample(n, self.env.np_rng, random_start=self.random_start)
         if self.start_at_zero_prob > 0:
@@ -122,7 +137,7 @@ class MotionCommand:
         t = torch.as_tensor(times, dtype=torch.float32, device=self.times.device)
         self.times[env_ids] = t
         self.start_times[env_ids] = t
-        self._invalidate()
+        self.invalidate()
 
     def record_episodes(self, env_ids: torch.Tensor, failed: torch.Tensor) -> None:
         """Count finished episodes and failures per clip (adaptive resampling reads these)."""
@@ -142,7 +157,7 @@ class MotionCommand:
         self.times.copy_(state["times"])
         self.start_times.copy_(state["start_times"])
         self.library.set_weights(state["weights"].numpy())
-        self._invalidate()
+        self.invalidate()
 
     def print_summary(self) -> str:
         rows = [[n, f"{d:.2f}", f"{w:.3f}"] for n, d, w in zip(self.library.names, self.library.durations,

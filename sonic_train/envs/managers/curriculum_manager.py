@@ -14,7 +14,7 @@ from sonic_train.envs.mdp import curriculum as cur_mod
 class CurriculumManager:
     def __init__(self, env, terms_cfg: Mapping[str, Any] | None, quiet: bool = False):
         self.env = env
-        self.terms = parse_terms(terms_cfg, cur_mod)
+        self.terms = parse_terms(terms_cfg, cur_mod, "curriculum", "manager_env.curriculum")
         self.states: dict[str, dict] = {t.name: {} for t in self.terms}
         self.values: dict[str, float] = {}
         self.quiet = quiet

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from sonic_train.envs.managers.base import parse_terms, print_table, to_plain
+from sonic_train.envs.managers.base import check_keys, parse_terms, print_table, to_plain
 from sonic_train.envs.mdp import events as ev_mod
 
 MODES = ("startup", "reset", "interval")
@@ -16,16 +16,16 @@ MODES = ("startup", "reset", "interval")
 class EventManager:
     def __init__(self, env, cfg: Mapping[str, Any] | None, quiet: bool = False):
         cfg = dict(to_plain(cfg) or {})
+        check_keys("manager_env.events", cfg, ("max_level", "level", "terms"))
         self.env = env
         self.max_level = int(cfg.get("max_level", 4))
         self.level = int(cfg.get("level", 0))
-        self.terms = parse_terms(cfg.get("terms", {}), ev_mod)
+        self.terms = parse_terms(cfg.get("terms", {}), ev_mod, "events", "manager_env.events.terms")
         for t in self.terms:
-            mode = t.extra.get("mode", "reset")
-            if mode not in MODES:
-                raise ValueError(f"event {t.name}: mode {mode!r} not in {MODES}")
+            if t.mode not in MODES:
+                raise ValueError(f"manager_env.events.terms.{t.name}: mode {t.mode!r} not in {MODES}")
         n, dev = env.num_envs, env.device
-        self.time_left = {t.name: torch.zeros(n, device=dev) for t in self.terms if t.extra.get("mode") == "interval"}
+        self.time_left = {t.name: torch.zeros(n, device=dev) for t in self.terms if t.mode == "interval"}
         self.quiet = quiet
         self._applied = False
 
@@ -37,7 +37,7 @@ class EventManager:
         self.level = int(min(max(level, 0), self.max_level))
 
     def _draw_interval(self, t, n: int) -> torch.Tensor:
-        lo, hi = t.extra.get("interval_range_s", (1.0, 3.0))
+        lo, hi = t.interval_range_s
         return lo + (hi - lo) * torch.rand(n, generator=self.env.torch_rng).to(self.env.device)
 
     def apply(self, mode: str, env_ids: torch.Tensor | None = None, dt: float = 0.0) -> None:
@@ -45,7 +45,7 @@ class EventManager:
         if env_ids is None:
             env_ids = torch.arange(env.num_envs, device=env.device)
         for t in self.terms:
-            if t.extra.get("mode", "reset") != mode:
+            if t.mode != mode:
                 continue
             if mode == "interval":
                 tl = self.time_left[t.name]
@@ -69,7 +69,7 @@ class EventManager:
                 self.time_left[t.name][env_ids] = self._draw_interval(t, len(env_ids))
 
     def print_summary(self) -> str:
-        rows = [[t.name, t.extra.get("mode", "reset"), ", ".join(f"{k}={v}" for k, v in t.params.items())]
+        rows = [[t.name, t.mode, ", ".join(f"{k}={v}" for k, v in t.params.items())]
                 for t in self.terms]
         return print_table(f"Events (level {self.level}/{self.max_level})", ["term", "mode", "params"], rows,
                            self.quiet)

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from sonic_train.envs.managers.base import TermCfg, parse_terms, print_table, to_plain
+from sonic_train.envs.managers.base import TermCfg, check_keys, parse_terms, print_table, to_plain
 from sonic_train.envs.mdp import observations as obs_mod
 
 INDEX_TERMS = ("encoder_index",)
@@ -21,15 +21,15 @@ class _Term:
     def __init__(self, cfg: TermCfg, history: int):
         self.cfg = cfg
         self.name = cfg.name
-        self.history = int(cfg.extra.get("history_length", history))
-        scale = cfg.extra.get("scale", 1.0)
+        self.history = int(cfg.history_length if cfg.history_length is not None else history)
+        scale = cfg.scale
         self.scale = scale
         self.unscaled = isinstance(scale, (int, float)) and scale == 1.0
         self._scale_t: torch.Tensor | None = None
         self.key = (cfg.func, repr(sorted(cfg.params.items())))  # terms shared by groups are computed once
         self.dim = 0
         self.buf: torch.Tensor | None = None
-        self.is_index = cfg.name in INDEX_TERMS or cfg.extra.get("index", False)
+        self.is_index = cfg.name in INDEX_TERMS or bool(cfg.index)
 
     def compute(self, env, cache: dict | None = None, fill: torch.Tensor | None = None) -> torch.Tensor:
         """This step's value (with history: the last ``history`` values, oldest first); ``fill``: env ids whose
@@ -68,7 +68,9 @@ class ObservationManager:
             if gcfg is None:
                 continue
             gcfg = dict(gcfg)
-            terms = parse_terms(gcfg.get("terms", {}), obs_mod)
+            where = f"manager_env.observations.{group}"
+            check_keys(where, gcfg, ("history_length", "concatenate", "terms"))
+            terms = parse_terms(gcfg.get("terms", {}), obs_mod, "observations", f"{where}.terms")
             hist = int(gcfg.get("history_length", 1) or 1)
             self.groups[group] = [_Term(t, hist) for t in terms]
             self.concatenate[group] = bool(gcfg.get("concatenate", True))

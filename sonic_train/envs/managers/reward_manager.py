@@ -14,7 +14,7 @@ from sonic_train.envs.mdp import rewards as rew_mod
 class RewardManager:
     def __init__(self, env, terms_cfg: Mapping[str, Any], quiet: bool = False):
         self.env = env
-        self.terms = [t for t in parse_terms(terms_cfg, rew_mod) if t.weight != 0.0]
+        self.terms = [t for t in parse_terms(terms_cfg, rew_mod, "rewards", "manager_env.rewards") if t.weight != 0.0]
         n, dev = env.num_envs, env.device
         self.weights = torch.tensor([t.weight for t in self.terms], dtype=torch.float32, device=dev)
         self.episode_sum = torch.zeros(n, len(self.terms), device=dev)  # [N, T] weighted, dt-scaled sums
@@ -28,6 +28,12 @@ class RewardManager:
     @property
     def step_values(self) -> dict[str, torch.Tensor]:
         return {t.name: self.values[:, k] for k, t in enumerate(self.terms)}
+
+    def set_weight(self, name: str, weight: float) -> None:
+        """A new weight for term ``name`` (a schedule); a term configured with weight 0 is not active."""
+        k = [t.name for t in self.terms].index(name)
+        self.terms[k].weight = float(weight)
+        self.weights[k] = float(weight)
 
     def compute(self, dt: float) -> torch.Tensor:
         if not self.terms:

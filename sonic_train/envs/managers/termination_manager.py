@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -15,15 +15,20 @@ from sonic_train.envs.mdp import terminations as term_mod
 class TerminationManager:
     def __init__(self, env, terms_cfg: Mapping[str, Any], quiet: bool = False):
         self.env = env
-        self.terms = parse_terms(terms_cfg, term_mod)
+        self.terms = parse_terms(terms_cfg, term_mod, "terminations", "manager_env.terminations")
         self.by_name = {t.name: t for t in self.terms}
         n, dev = env.num_envs, env.device
-        self.is_time_out = torch.tensor([bool(t.extra.get("time_out", False)) for t in self.terms], device=dev)
+        self.is_time_out = torch.tensor([bool(t.time_out) for t in self.terms], dtype=torch.bool, device=dev)
         self.terminated = torch.zeros(n, dtype=torch.bool, device=dev)
         self.time_outs = torch.zeros(n, dtype=torch.bool, device=dev)
         self.dones = torch.zeros(n, len(self.terms), dtype=torch.bool, device=dev)  # [N, T] of the last step
         self._success: dict[str, deque] = {}
+        self.observers: list[Callable[[torch.Tensor, torch.Tensor], None]] = []
         self.quiet = quiet
+
+    def add_observer(self, fn: Callable[[torch.Tensor, torch.Tensor], None]) -> None:
+        """``fn(terminated, time_outs)`` after every judgement, before finished envs reset (evaluation metrics)."""
+        self.observers.append(fn)
 
     @property
     def term_dones(self) -> dict[str, torch.Tensor]:
@@ -31,11 +36,15 @@ class TerminationManager:
 
     def compute(self) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.terms:
+            for fn in self.observers:
+                fn(self.terminated, self.time_outs)
             return self.terminated, self.time_outs
         self.dones = torch.stack([t.func(self.env, **t.params).bool() for t in self.terms], dim=1)
         self.terminated = (self.dones & ~self.is_time_out).any(1)
         # a step that both fails and runs out of time counts as a failure
         self.time_outs = (self.dones & self.is_time_out).any(1) & ~self.terminated
+        for fn in self.observers:
+            fn(self.terminated, self.time_outs)
         return self.terminated, self.time_outs
 
     def set_param(self, term: str, param: str, value: Any) -> None:
@@ -65,6 +74,6 @@ class TerminationManager:
         self._success.setdefault(key, deque(maxlen=4096)).clear()
 
     def print_summary(self) -> str:
-        rows = [[t.name, "time-out" if t.extra.get("time_out", False) else "failure",
+        rows = [[t.name, "time-out" if t.time_out else "failure",
                  ", ".join(f"{k}={v}" for k, v in t.params.items())] for t in self.terms]
         return print_table("Terminations", ["term", "kind", "params"], rows, self.quiet)

@@ -33,10 +33,9 @@ def event_level(env, env_ids, state: dict, max_level: int = 4, success_up: float
                 success_down: float = 0.4, min_episodes: int = 128) -> float:
     """Raise the domain-randomisation level (0..max_level) when the success rate is high, lower it when low.
 
-    The level lives in the event manager (its config's ``level`` is the start); this term only moves it."""
+    The level lives in the event manager only (its config's ``level`` is the start, checkpoints carry it as the
+    env's ``event_level``); this term moves it and keeps no copy."""
     tm = env.termination_manager
-    if "value" in state and len(env_ids) == 0:  # restoring a checkpoint
-        env.event_manager.set_level(int(state["value"]))
     level = int(env.event_manager.level)
     st = tm.recent_success(min_episodes, key="event_level")
     if st is not None:
@@ -45,6 +44,5 @@ def event_level(env, env_ids, state: dict, max_level: int = 4, success_up: float
         elif st < success_down:
             level = max(level - 1, 0)
         tm.reset_success_window(key="event_level")
-    state["value"] = level
     env.event_manager.set_level(level)
     return float(level)

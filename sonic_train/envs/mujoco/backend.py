@@ -56,8 +56,8 @@ class MujocoBackend:
         self.nq, self.nv, self.nb, self.nu = m.nq, m.nv, m.nbody - 1, m.nu
         self.models = [m] * self.num_envs  # a private copy replaces the shared one at the first randomisation
         self.datas = [mujoco.MjData(m) for _ in range(self.num_envs)]
-        self._base_kp = m.actuator_gainprm[:, 0].copy()
-        self._base_kd = -m.actuator_biasprm[:, 2].copy()
+        self.base_kp = m.actuator_gainprm[:, 0].copy()  # [J] the scene's PD gains (randomisation scales these)
+        self.base_kd = -m.actuator_biasprm[:, 2].copy()
         self._base_friction = m.geom_friction[:, 0].copy()
         self._base_mass = m.body_mass.copy()
         self._foot_geoms = np.array([i for i in range(m.ngeom)
@@ -223,7 +223,7 @@ class MujocoBackend:
     def set_gain_scale(self, env_ids, kp_scale, kd_scale) -> None:
         kps, kds = _as_np(kp_scale), _as_np(kd_scale)
         for k, i in enumerate(_as_np(env_ids, np.int64).reshape(-1)):
-            set_pd_gains(self._own_model(i), self._base_kp * kps[k], self._base_kd * kds[k])
+            set_pd_gains(self._own_model(i), self.base_kp * kps[k], self.base_kd * kds[k])
 
     def add_root_velocity(self, env_ids, lin_vel_w, ang_vel_w) -> None:
         ids = _as_np(env_ids, np.int64).reshape(-1)

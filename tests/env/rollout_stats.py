@@ -1,4 +1,6 @@
-"""Deterministic roll-outs of a policy in a tracking env: mean episode length and per-step tracking reward."""
+"""Deterministic roll-outs of a policy in a tracking env: mean episode length and per-step tracking reward.
+
+A test helper (the smoke-training test compares the initial and the trained policy with it)."""
 
 from __future__ import annotations
 
