@@ -6,6 +6,8 @@ in both precisions: the linear tracking policy (every action goes through the qu
 full-size MLP with the tracking path (``write_mlp_policy(tracking=True)``). Success = completed without a fault
 and without a fall; MPJPE global / root-relative in mm. INT8 matches when every motion's success is equal and
 each MPJPE is within max(5 mm, 10 %) of FP32 (the tolerance under which INT8 may be the deployment default).
+``--export FILE`` instead times a ``sonic-export`` output: what the runner picks by default (INT8 where the
+export's ``sonic.int8`` record allows) against ``precision="fp32"``, interleaved in one run, with that record.
 """
 
 from __future__ import annotations
@@ -34,6 +36,35 @@ def latency(path, feed, iters, warmup):
     return {"p50_ms": float(np.percentile(lat, 50) * 1e3), "p99_ms": float(np.percentile(lat, 99) * 1e3)}
 
 
+def export_table(path: str, iters: int, warmup: int):
+    """FP32 vs the runner's default for one export, run alternately (same load), and the export's INT8 record."""
+    from rich.table import Table
+
+    from sonic_deploy.policy.quantize import INT8_METADATA_KEY
+    from sonic_deploy.policy.runner import PolicyRunner
+
+    auto, fp32 = PolicyRunner(path), PolicyRunner(path, precision="fp32")
+    c = auto.contract
+    rng = np.random.default_rng(0)
+    feed = {"obs_encoder": rng.standard_normal((1, c.encoder_dim)).astype(np.float32),
+            "obs_proprio": rng.standard_normal((1, c.proprio_dim)).astype(np.float32)}
+    lat = {auto.precision + " (default)": [], "fp32 (forced)": []}
+    for i in range(warmup + iters):
+        for r, key in ((auto, next(iter(lat))), (fp32, "fp32 (forced)")):
+            t = time.perf_counter()
+            r.infer(feed)
+            if i >= warmup:
+                lat[key].append(time.perf_counter() - t)
+    rec = fp32.session.get_modelmeta().custom_metadata_map.get(INT8_METADATA_KEY, "{}")
+    t = Table(title=f"{path}: runner default vs FP32, batch 1, 1 thread, load {os.getloadavg()[0]:.1f}")
+    for col in ("precision", "p50 (ms)", "p99 (ms)", "fp32 p50 / this p50"):
+        t.add_column(col, justify="left" if col == "precision" else "right")
+    ref = np.percentile(lat["fp32 (forced)"], 50)
+    for k, v in lat.items():
+        t.add_row(k, f"{np.percentile(v, 50) * 1e3:.2f}", f"{np.percentile(v, 99) * 1e3:.2f}", f"{ref / np.percentile(v, 50):.2f}")
+    return t, json.loads(rec)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iters", type=int, default=1000)
@@ -41,10 +72,19 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=8.0, help="simulated seconds per motion")
     ap.add_argument("--motions", nargs="*", default=None)
     ap.add_argument("--pin-core", type=int, default=0)
+    ap.add_argument("--export", help="a sonic-export output: its runner default vs FP32")
     ap.add_argument("--json")
     args = ap.parse_args()
     if args.pin_core >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.pin_core})
+    if args.export:
+        from rich.console import Console
+
+        table, rec = export_table(args.export, args.iters, args.warmup)
+        Console(width=120).print(table)
+        print("sonic.int8:", json.dumps({k: rec.get(k) for k in ("default", "refused", "action_max_abs_diff",
+                                                                   "action_max_abs_fp32", "tracking")}, default=float))
+        return
     import logging
 
     logging.getLogger().setLevel(logging.ERROR)
