@@ -63,9 +63,13 @@ def command_joint_vel_future(dq_ref: np.ndarray) -> np.ndarray:
 
 def command_anchor_ori_future(robot_pelvis_quat: np.ndarray, ref_pelvis_quat: np.ndarray) -> np.ndarray:
     """[F*6] 6D (col0, col1) of R_robot_pelvis^T R_ref_pelvis(t + k dt). robot: [..., 4]; ref: [..., F, 4]."""
-    rel = np.einsum("...ji,...fjk->...fik", quat_to_mat(robot_pelvis_quat), quat_to_mat(ref_pelvis_quat))
-    six = mat_to_6d(rel)
-    return six.reshape(six.shape[:-2] + (-1,))
+    q = np.asarray(ref_pelvis_quat, np.float64)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    cols = np.stack([1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y),  # R_ref's column 0
+                     2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)], axis=-1)  # and column 1
+    cols = cols.reshape(cols.shape[:-1] + (2, 3))
+    six = cols @ quat_to_mat(robot_pelvis_quat)[..., None, :, :]  # row j: (R_robot^T R_ref[:, j])^T
+    return six.reshape(six.shape[:-3] + (-1,))
 
 
 def smpl_joints_future(ref_pelvis_pos: np.ndarray, ref_pelvis_quat: np.ndarray, smpl_joints: np.ndarray) -> np.ndarray:
