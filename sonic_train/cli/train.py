@@ -94,6 +94,7 @@ def run(cfg: Any) -> dict[str, float]:
     from sonic_deploy.motion.motion_sets import MotionSetError, check_not_held_out
     from sonic_train.callbacks.model_save import load_checkpoint
     from sonic_train.envs.factory import BackendUnavailable, make_env, resolve_motions
+    from sonic_train.envs.managers.base import ConfigError
     from sonic_train.trainer.builder import build_callbacks, build_runner
 
     torch.set_num_threads(int(cfg.get("torch_threads", None) or 1))
@@ -120,10 +121,14 @@ def run(cfg: Any) -> dict[str, float]:
         raise SystemExit(f"sonic-train: {exc}") from None
     try:
         env = make_env(cfg, motions=str(motions))
-    except BackendUnavailable as exc:
+    except (BackendUnavailable, ConfigError) as exc:
         raise SystemExit(f"sonic-train: {exc}") from None
     env.unwrapped.print_summary()
-    runner = build_runner(cfg, env, accelerator=accelerator, callbacks=build_callbacks(cfg, str(exp_dir)))
+    try:
+        runner = build_runner(cfg, env, accelerator=accelerator, callbacks=build_callbacks(cfg, str(exp_dir)))
+    except ConfigError as exc:  # a schedule on a path nothing reads during a run
+        env.close()
+        raise SystemExit(f"sonic-train: {exc}") from None
     if accelerator is None or accelerator.is_main_process:
         OmegaConf.save(cfg, exp_dir / "config.yaml", resolve=True)
         OmegaConf.save(OmegaConf.create(build_meta(cfg, env, str(motions))), exp_dir / "meta.yaml")

@@ -22,6 +22,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from sonic_train.envs.managers.base import ConfigError
+
 SCHEDULE_KINDS = ("linear", "step", "constant")
 
 
@@ -79,10 +81,10 @@ class ScheduleManager:
         for s in self.schedules:
             if s.path.startswith(ENV_PREFIX):
                 if self.env is None or not hasattr(self.env, "set_config"):
-                    raise ValueError(f"schedule {s.path}: no environment that takes run-time config changes")
+                    raise ConfigError(f"schedule {s.path}: no environment that takes run-time config changes")
                 self.env.check_config(s.path[len(ENV_PREFIX):])
             elif not s.path.startswith(TRAINER_PREFIX):
-                raise ValueError(f"schedule {s.path}: only {TRAINER_PREFIX}* (read by the trainer at every update) "
+                raise ConfigError(f"schedule {s.path}: only {TRAINER_PREFIX}* (read by the trainer at every update) "
                                  f"and {ENV_PREFIX}* (applied to the environment) change during a run")
 
     def apply(self, root: Any, iteration: int) -> dict[str, Any]:
