@@ -72,6 +72,7 @@ class Sim2SimConfig:
     nice: int | None = None
     peers: tuple[str, ...] = ()  # DDS unicast peers (DdsConfig.for_network)
     uint8_kind: str = "byte"
+    precision: str = "auto"  # a sonic export's INT8 variant on a CPU where its export checked it; "fp32" forces FP32
 
     def controller_config(self) -> ControllerConfig:
         """The field configuration for robot ``sim`` (``field_config`` on top of the packaged file) with this run's
@@ -195,7 +196,7 @@ def _build(policy_path, motion_path, spec, cfg: Sim2SimConfig, robot_position=No
         body_names = tuple(b for b in spec.tracked_bodies if b in clip.body_names)
         player = MotionPlayer(clip, speed=cfg.speed, loop=cfg.loop_motion, blend_time=cfg.blend_time,
                               robot_position=robot_position, body_names=body_names)
-    runner = load_policy(policy_path, spec, available=player.provides if player else None)
+    runner = load_policy(policy_path, spec, available=player.provides if player else None, precision=cfg.precision)
     if isinstance(runner, EmbeddedMotion):
         if player is not None:
             raise ValueError(f"{policy_path}: the policy embeds its reference motion ({runner.motion_duration:.1f} s); "

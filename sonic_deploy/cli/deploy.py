@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--duration", type=float, default=None, help="simulated seconds (default: lead-in plus the whole "
                    "embedded motion of a policy that carries one, else 10)")
     s.add_argument("--domain", type=int, default=42, help="DDS domain id for --through-dds/--realtime (default 42)")
+    s.add_argument("--precision", choices=("auto", "fp32", "int8"), default="auto", help="sonic exports: auto runs the "
+                   "INT8 variant on a CPU where sonic-export checked its tracking (sonic.int8 metadata); fp32 forces FP32")
     _network_args(s, domain=False)
     s.add_argument("--damping", type=float, default=None, help="damping phase before the ramp (s; default: the "
                    "policy's start-up, 0 for holosoma, whose deploy starts from a stiff hold, else the field "
@@ -138,7 +140,8 @@ def _cmd_sim2sim(args) -> int:
     cfg = Sim2SimConfig(duration=args.duration, through_dds=args.through_dds, domain_id=args.domain,
                         ramp_duration=args.ramp, blend_time=args.blend, speed=args.speed, realtime=args.realtime,
                         nice=args.nice, interface=dds.interface, peers=tuple(p for p in dds.peers if p != "127.0.0.1"),
-                        uint8_kind=dds.uint8_kind, field_config=args.field_config, remote=tuple(args.remote))
+                        uint8_kind=dds.uint8_kind, field_config=args.field_config, remote=tuple(args.remote),
+                        precision=args.precision)
     keyboard = None
     try:
         RemoteScript.parse(cfg.remote)
