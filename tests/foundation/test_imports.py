@@ -6,7 +6,8 @@ here. Those processes are forked from a parent that has loaded only third-party 
 and for sonic_train torch): a fresh interpreter per module would cost a torch import each. The sonic_deploy
 parent never loads torch, so a sonic_deploy module that pulls torch or sonic_train in is seen.
 
-Also checked, statically: no import cycle among sonic_deploy's modules through their module-level imports.
+Also checked, statically: no import cycle among either package's modules through their module-level imports, and
+sonic_train's imports inside functions are optional heavy dependencies or a command's deferred torch.
 """
 
 from __future__ import annotations
@@ -141,9 +142,33 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def test_no_import_cycle_among_sonic_deploy_modules():
-    cycle = _cycle(_module_level_imports("sonic_deploy"))
+@pytest.mark.parametrize("package", ["sonic_deploy", "sonic_train"])
+def test_no_import_cycle_among_the_package_modules(package):
+    cycle = _cycle(_module_level_imports(package))
     assert cycle is None, " -> ".join(cycle)
+
+
+# sonic_train: an import inside a function is an optional heavy dependency (installed for some roles only) or, in
+# a command (cli/), torch and the simulator deferred until after argument parsing so that --help answers at once.
+TRAIN_OPTIONAL = ("isaaclab", "warp", "newton", "wandb", "accelerate", "torch.utils.tensorboard", "imageio",
+                  "sonic_deploy.render", "sonic_train.envs.isaaclab")
+
+
+def test_sonic_train_imports_inside_functions_are_optional_deps_or_commands():
+    offenders = []
+    for p in sorted((ROOT / "sonic_train").rglob("*.py")):
+        rel = p.relative_to(ROOT)
+        for node in ast.walk(ast.parse(p.read_text())):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for sub in ast.walk(node):
+                if isinstance(sub, (ast.Import, ast.ImportFrom)):
+                    mod = (sub.module or "") if isinstance(sub, ast.ImportFrom) else sub.names[0].name
+                    if rel.parts[1] == "cli" or rel.parts[1:3] == ("envs", "isaaclab") \
+                            or any(mod == o or mod.startswith(o + ".") for o in TRAIN_OPTIONAL):
+                        continue
+                    offenders.append(f"{rel}:{sub.lineno} {mod}")
+    assert not offenders, offenders
 
 
 def test_the_cycle_check_sees_a_cycle():
