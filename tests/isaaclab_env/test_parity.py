@@ -9,8 +9,9 @@
 Why the tolerances hold: Newton's MuJoCo Warp solver runs MuJoCo's algorithms on the same model (masses,
 inertias, armature, PD, contact parameters, solver settings and implicitfast integrator are carried over one to
 one), so what differs is float32 (Warp) against float64 (MuJoCo) arithmetic and where the iterative solvers stop.
-Kinematics then agree to ~1e-6. Under the stiff hold gains the closed loop is contracting, so those 1e-7-sized
-differences do not grow: over 1 s of a squat the measured gap is 4e-6 m and 2e-6 rad (tolerance 1e-4). Under the
+Kinematics then agree to ~1e-6. Under the hold gains the closed loop is contracting, so those 1e-7-sized
+differences grow little: over 1 s of a squat the measured gap was 4e-6 m and 2e-6 rad at the former 10x kp / 10x kd
+hold gains, and is 1.4e-4 at the measured 8x kp / sqrt(8)x kd (less damped: tolerance 3e-4). Under the
 tracking gains alone the robot is falling (unstable), so the same differences grow once it tips: the gap stays
 at 3e-6 rad to 0.5 s and reaches 1.5e-2 rad at 1.0 s (checked to 0.5 s only).
 """
@@ -107,7 +108,7 @@ def test_same_states_same_observations_and_rewards(synthetic_motions):
         mj.close()
 
 
-@pytest.mark.parametrize(("gains", "seconds", "tol"), [("hold", 1.0, 1e-4), ("tracking", 0.5, 1e-4)])
+@pytest.mark.parametrize(("gains", "seconds", "tol"), [("hold", 1.0, 3e-4), ("tracking", 0.5, 1e-4)])
 def test_same_joint_targets_same_motion(isaaclab_backend, gains, seconds, tol):
     """A squat clip's joint targets from its first frame: joints, root and bodies agree over ``seconds``."""
     clip = synthesize("squat")
