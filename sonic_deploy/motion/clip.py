@@ -135,25 +135,29 @@ def validate_clip(clip: MotionClip, source: str = "<memory>") -> MotionClip:
                    **out)
 
 
-def load_clip(path: str | Path) -> MotionClip:
-    """Read and validate one canonical NPZ clip. Never unpickles (``allow_pickle=False``)."""
-    path = Path(path)
+def read_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """Every array of an NPZ file, never unpickled (``allow_pickle=False``); a bad file is one MotionFormatError
+    naming it. Clips, importers and retargeting sources all read their NPZ files through this."""
     source = str(path)
     try:
         with np.load(path, allow_pickle=False) as data:
-            files = set(data.files)
-            for required in ("fps", "joint_names", "body_names", "joint_pos"):
-                if required not in files:
-                    raise _fail(source, required, "is missing")
-            raw = {k: data[k] for k in files}
-    except MotionFormatError:
-        raise
+            return {k: data[k] for k in data.files}
     except FileNotFoundError:
         raise MotionFormatError(f"{source}: no such file") from None
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise MotionFormatError(f"{source}: not a readable NPZ archive (truncated or corrupt: {exc})") from None
     except ValueError as exc:  # object arrays refused by allow_pickle=False
         raise MotionFormatError(f"{source}: refused ({exc}); clips hold only numeric and string arrays") from None
+
+
+def load_clip(path: str | Path) -> MotionClip:
+    """Read and validate one canonical NPZ clip. Never unpickles (``allow_pickle=False``)."""
+    path = Path(path)
+    source = str(path)
+    raw = read_npz(path)
+    for required in ("fps", "joint_names", "body_names", "joint_pos"):
+        if required not in raw:
+            raise _fail(source, required, "is missing")
     if raw["joint_names"].dtype.kind != "U" or raw["body_names"].dtype.kind != "U":
         raise _fail(source, "joint_names", "must be an array of strings")
     fps = raw["fps"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sonic_deploy.motion.clip import MotionClip, MotionFormatError
+from sonic_deploy.motion.clip import MotionClip, MotionFormatError, read_npz
 from sonic_deploy.motion.kinematics import Kinematics
 from sonic_deploy.motion.safe_pickle import safe_load_pickle
 from sonic_deploy.robots.g1 import ISAACLAB_JOINT_ORDER
@@ -96,11 +96,7 @@ def import_beyondmimic_npz(path: str | Path, joint_order: str = "auto", kin: Kin
     robot = kin.robot
     J = robot.num_joints
     src = str(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            raw = {k: data[k] for k in data.files}
-    except Exception as exc:
-        raise MotionFormatError(f"{path}: not a readable NPZ ({exc})") from None
+    raw = read_npz(path)
     for key in ("fps", "joint_pos"):
         if key not in raw:
             raise MotionFormatError(f"{path}: field '{key}' is missing")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from sonic_deploy.motion.clip import MotionFormatError, read_npz
 from sonic_deploy.motion.retarget.bvh import bvh_world_positions, read_bvh
 from sonic_deploy.motion.retarget.skeleton import (NUM_SMPL, SMPL_JOINT_NAMES, HumanMotion, HumanMotionError,
                                                    from_named_positions)
@@ -128,10 +129,9 @@ def load_positions_npz(path: str | Path, joint_map: str | Path | None = None, up
     """NPZ with ``positions`` [T, J, 3], ``joint_names`` [J] and ``fps`` (or SMPL layout: ``joints`` [T, 24, 3])."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            raw = {k: data[k] for k in data.files}
-    except Exception as exc:
-        raise HumanMotionError(f"{path}: not a readable NPZ ({exc})") from None
+        raw = read_npz(path)
+    except MotionFormatError as exc:
+        raise HumanMotionError(str(exc)) from None
     key = next((k for k in ("positions", "joints", "smpl_joints") if k in raw), None)
     if key is None:
         raise HumanMotionError(f"{path}: field 'positions' ([T, J, 3] with joint_names) or 'joints' / "
