@@ -19,7 +19,7 @@ actuator torque; ``speedup`` multiplies the rate (an accelerated model for tests
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -50,17 +50,6 @@ class ThermalConfig:
     derate_floor: float = 0.5  # kp and torque-limit scale reached at the limit
     derate_rate: float = 0.25  # largest change of the scale per second
     motor_fault_mask: int = 0xFFFFFFFF  # motorstate bits that count as a motor fault
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "ThermalConfig":
-        d = dict(d or {})
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"thermal: unknown keys {sorted(unknown)}")
-        if "motor_fault_mask" in d:
-            d["motor_fault_mask"] = int(d["motor_fault_mask"]) if not isinstance(d["motor_fault_mask"], str) \
-                else int(d["motor_fault_mask"], 0)
-        return cls(**d)
 
     def arrays(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         warn, limit = _per_joint(self.warn, n, "warn"), _per_joint(self.limit, n, "limit")
@@ -144,14 +133,6 @@ class ThermalModelConfig:
     time_constant: float | list = 300.0  # s
     speedup: float = 1.0  # > 1: accelerated heating (tests)
     initial: float | list | None = None  # C at start (None: ambient)
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "ThermalModelConfig":
-        d = dict(d or {})
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"thermal_model: unknown keys {sorted(unknown)}")
-        return cls(**d)
 
 
 class ThermalModel:
