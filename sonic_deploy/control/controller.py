@@ -28,6 +28,7 @@ from sonic_deploy.inputs.vr_teleop import TeleopConfig
 from sonic_deploy.policy.base import Policy
 from sonic_deploy.robots.base import JointCommand, RobotState
 from sonic_deploy.robots.g1 import G1, RobotSpec
+from sonic_deploy.utils.easing import smoothstep
 
 log = logging.getLogger("sonic_deploy.control")
 
@@ -268,8 +269,8 @@ class Controller:
         so the command is continuous with the damping before it."""
         start = self._ramp_start_q if self._ramp_start_q is not None else state.q
         t = now - self.mode_since
-        a = _smoothstep(t / max(self.cfg.ramp_duration, 1e-6))
-        g = _smoothstep(t / max(self.cfg.gain_ramp, 1e-6))
+        a = smoothstep(t / max(self.cfg.ramp_duration, 1e-6))
+        g = smoothstep(t / max(self.cfg.gain_ramp, 1e-6))
         target = (1.0 - a) * start + a * self.spec.default_joint_pos
         n = self.spec.num_joints
         cmd = JointCommand(q=target, dq=np.zeros(n), tau=np.zeros(n), kp=g * self.spec.hold_kp,
@@ -320,8 +321,3 @@ class Controller:
     def _fail(self, fault: Fault, now: float) -> JointCommand:
         self._fault(fault, now)
         return self._damping()
-
-
-def _smoothstep(x: float) -> float:
-    x = min(max(x, 0.0), 1.0)
-    return x * x * (3.0 - 2.0 * x)

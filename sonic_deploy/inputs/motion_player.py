@@ -15,17 +15,13 @@ import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
 from sonic_deploy.utils.rotations import quat_mul, quat_slerp, yaw_of
+from sonic_deploy.utils.easing import smoothstep
 
 
 def _nlerp(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
     b = np.where((np.sum(a * b, axis=-1, keepdims=True) < 0), -b, b)
     q = (1 - w) * a + w * b
     return q / np.linalg.norm(q, axis=-1, keepdims=True)
-
-
-def _smoothstep(x):
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
 
 
 class MotionPlayer:
@@ -104,7 +100,7 @@ class MotionPlayer:
         dqj = self._lerp(c.joint_vel, i0, i1, w) * self.speed
         root_q = quat_slerp(self._root_q[i0], self._root_q[i1], w[:, None])
         if self.blend_time > 0 and times[0] < self.blend_time:
-            a = _smoothstep(times / self.blend_time)[:, None]
+            a = smoothstep(times / self.blend_time)[:, None]
             qj = (1 - a) * self._q0 + a * qj
             dqj = a * dqj
             root_q = _nlerp(np.broadcast_to(self._quat0, root_q.shape), root_q, a)

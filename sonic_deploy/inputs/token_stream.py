@@ -26,6 +26,7 @@ import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
 from sonic_deploy.inputs.vr_teleop import TeleopConfig
+from sonic_deploy.utils.easing import smoothstep
 
 _DROPOUT = TeleopConfig()  # one home for the live inputs' dropout times (the field configuration's teleop:)
 
@@ -70,11 +71,6 @@ class FsqCodec:
         if (d < 0).any() or (d >= self.levels).any():
             raise TokenFormatError(f"field 'codes': digit i must be in [0, levels[i]) with levels {self.levels.tolist()}")
         return d.astype(np.int64)
-
-
-def _smoothstep(x: float) -> float:
-    x = min(max(x, 0.0), 1.0)
-    return x * x * (3.0 - 2.0 * x)
 
 
 class TokenStreamInput:
@@ -140,14 +136,14 @@ class TokenStreamInput:
             else:
                 out = self.codec.digits(self._live).astype(np.float64)
                 if self._resume_from is not None:
-                    w = _smoothstep((now - self._resume_start) / self.resume_time) if self.resume_time > 0 else 1.0
+                    w = smoothstep((now - self._resume_start) / self.resume_time) if self.resume_time > 0 else 1.0
                     if w >= 1.0:
                         self._resume_from = None
                     else:
                         out = (1 - w) * self._resume_from + w * out
                 age = now - self._last_arrival
                 if age > self.hold_time:
-                    w = _smoothstep((age - self.hold_time) / self.ease_time) if self.ease_time > 0 else 1.0
+                    w = smoothstep((age - self.hold_time) / self.ease_time) if self.ease_time > 0 else 1.0
                     out = (1 - w) * out + w * safe
             self._last_out = out
             return self.codec.indices(np.rint(out).astype(np.int64))

@@ -49,11 +49,6 @@ class ExpSmoother:
         return self.pos.copy(), self.quat.copy()
 
 
-def smoothstep(x: float) -> float:
-    x = min(max(x, 0.0), 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
 def blend_poses(pos_a, quat_a, pos_b, quat_b, w: float) -> tuple[np.ndarray, np.ndarray]:
     """(1 - w) a + w b on positions, nlerp on quaternions (shortest arc)."""
     pos = (1.0 - w) * np.asarray(pos_a) + w * np.asarray(pos_b)

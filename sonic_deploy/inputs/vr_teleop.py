@@ -25,9 +25,10 @@ import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
 from sonic_deploy.inputs.vr_calibration import Calibration, default_vr_reference
-from sonic_deploy.inputs.vr_filters import ExpSmoother, blend_poses, smoothstep
+from sonic_deploy.inputs.vr_filters import ExpSmoother, blend_poses
 from sonic_deploy.inputs.vr_poses import PoseSample
 from sonic_deploy.robots.g1 import G1, RobotSpec
+from sonic_deploy.utils.easing import smoothstep
 from sonic_deploy.utils.rotations import quat_from_yaw, quat_mul, yaw_of
 
 
