@@ -318,6 +318,15 @@ def run_through_dds(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig
         except subprocess.TimeoutExpired:
             proc.terminate()
             out, err = proc.communicate(timeout=5)
+    rec, ev, dds = _bridge_outcome(proc, err, record, robot, spec, trace, body_names)
+    sim_time = len(step_t) * spec.control_dt
+    return _report(policy_path, motion_path, "through-dds (lock-step)", completed, cfg, ctrl, ev,
+                   np.asarray(periods[1:] or [0.0]) * 1e3, np.asarray(step_t) * 1e3, 0, sim_time / wall, dds), \
+        (trace, rec["tick"], rec["qpos"], None)
+
+
+def _bridge_outcome(proc, err: str, record: str, robot, spec: RobotSpec, trace: _Trace, body_names):
+    """The bridge's recorded trajectory, its evaluation against the trace, and the DDS counters of both ends."""
     if not os.path.exists(record):
         raise RuntimeError(f"bridge exited ({proc.returncode}) without a trajectory: {err[-2000:]}")
     rec = np.load(record)
@@ -325,10 +334,7 @@ def run_through_dds(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig
     dds = {"states_received": robot.stats.states_received, "states_bad_crc": robot.stats.states_bad_crc,
            "commands_sent": robot.stats.commands_sent, "bridge_commands_received": int(rec["commands_received"]),
            "bridge_commands_bad_crc": int(rec["commands_bad_crc"])}
-    sim_time = len(step_t) * spec.control_dt
-    return _report(policy_path, motion_path, "through-dds (lock-step)", completed, cfg, ctrl, ev,
-                   np.asarray(periods[1:] or [0.0]) * 1e3, np.asarray(step_t) * 1e3, 0, sim_time / wall, dds), \
-        (trace, rec["tick"], rec["qpos"], None)
+    return rec, ev, dds
 
 
 def _report(policy, motion, mode, completed, cfg, ctrl, ev, periods_ms, step_ms, overruns, rtf, dds) -> Sim2SimReport:
@@ -399,17 +405,11 @@ def run_realtime(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig(),
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate(timeout=5)
-    if not os.path.exists(record):
-        raise RuntimeError(f"bridge exited ({proc.returncode}) without a trajectory: {err[-2000:]}")
-    rec = np.load(record)
-    ev = evaluate(MujocoRobot(spec).model, spec, rec["tick"], rec["qpos"], trace, body_names)
+    rec, ev, dds = _bridge_outcome(proc, err, record, robot, spec, trace, body_names)
     timing = loop.stats.summary(spec.control_dt)
-    dds = {"states_received": robot.stats.states_received, "states_bad_crc": robot.stats.states_bad_crc,
-           "commands_sent": robot.stats.commands_sent, "bridge_commands_received": int(rec["commands_received"]),
-           "bridge_commands_bad_crc": int(rec["commands_bad_crc"]),
-           "gantry_released_s": float(rec["gantry_released_s"]) if "gantry_released_s" in rec else None,
-           "loop_jitter_p99_ms": timing["jitter_p99_ms"], "loop_jitter_max_ms": timing["jitter_max_ms"],
-           "loop_missed": timing["missed"], "loop_compute_max_ms": 1e3 * max(loop.stats.compute, default=0.0)}
+    dds |= {"gantry_released_s": float(rec["gantry_released_s"]) if "gantry_released_s" in rec else None,
+            "loop_jitter_p99_ms": timing["jitter_p99_ms"], "loop_jitter_max_ms": timing["jitter_max_ms"],
+            "loop_missed": timing["missed"], "loop_compute_max_ms": 1e3 * max(loop.stats.compute, default=0.0)}
     by_tick = {int(t): i for i, t in enumerate(rec["tick"])}
     idx = [by_tick[t] for t in ticks_seen if t in by_tick]
     periods = np.asarray(loop.stats.periods or [spec.control_dt]) * 1e3
