@@ -171,6 +171,10 @@ class Client:
         assert wait_for(fut.done, timeout), f"/sonic_deploy/{service} did not answer"
         return fut.result()
 
+    def values(self, name: str) -> dict:
+        """The values of the last /diagnostics entry ``name``."""
+        return self.diag[name]["values"]
+
     def mode(self) -> str | None:
         c = self.diag.get("sonic_deploy: controller")
         return None if c is None else c["values"].get("mode")
@@ -195,6 +199,11 @@ def publish_until(pub, make, cond, timeout: float = 10.0, rate: float = 50.0) ->
         pub.publish(make())
         time.sleep(1.0 / rate)
     return bool(cond())
+
+
+def failure(sim, what: str) -> str:
+    """An assertion message with the tail of the node's and the bridge's output."""
+    return f"{what}\n--- node ---\n{sim.node.output[-3000:]}\n--- bridge ---\n{sim.bridge.output[-1500:]}"
 
 
 def wait_for(cond, timeout: float, step: float = 0.02) -> bool:

@@ -17,7 +17,8 @@ import pytest
 from sonic_deploy.dds.channel import DdsConfig, lowcmd_reader, participant
 from sonic_deploy.dds.codec import decode_lowcmd
 
-from _live import POLICY, UNITREE_DOMAIN, Client, Proc, bridge, launch, node_env, require_rclpy, wait_for
+from _live import (POLICY, UNITREE_DOMAIN, Client, Proc, bridge, failure, launch, node_env, require_rclpy,
+                   wait_for)
 
 rclpy = require_rclpy()
 REMOTE_ESTOP_AT = 15.0  # bridge seconds: L2+B held for 1 s (the node is up by then, also on a slow machine)
@@ -69,20 +70,12 @@ def sim(tmp_path_factory, synthetic_motions):
         lowcmd.close()
 
 
-def _diag(s, name):
-    return s.client.diag[name]["values"]
-
-
-def _fail(s, what):
-    return f"{what}\n--- node ---\n{s.node.output[-3000:]}\n--- bridge ---\n{s.bridge.output[-1500:]}"
-
-
 def test_the_remote_estop_binding_acts_in_the_node(sim):
     c = sim.client
-    assert wait_for(lambda: c.mode() is not None, 60), _fail(sim, "no diagnostics")
-    assert c.mode() != "estop", _fail(sim, "e-stop before the remote pressed it")
-    fault = lambda: _diag(sim, "sonic_deploy: controller").get("last_fault", "")  # noqa: E731
-    assert wait_for(lambda: "remote_estop" in fault(), REMOTE_ESTOP_AT + 15), _fail(sim, f"no remote e-stop: {fault()}")
+    assert wait_for(lambda: c.mode() is not None, 60), failure(sim, "no diagnostics")
+    assert c.mode() != "estop", failure(sim, "e-stop before the remote pressed it")
+    fault = lambda: sim.client.values("sonic_deploy: controller").get("last_fault", "")  # noqa: E731
+    assert wait_for(lambda: "remote_estop" in fault(), REMOTE_ESTOP_AT + 15), failure(sim, f"no remote e-stop: {fault()}")
     assert c.mode() == "estop" and c.diag["sonic_deploy: controller"]["level"] == 2
 
 
@@ -98,7 +91,7 @@ def _start_once_held(sim, timeout: float = 15.0):
 
 def test_services_answer_true_only_for_a_transition(sim):
     c = sim.client
-    assert wait_for(lambda: _diag(sim, "sonic_deploy: controller").get("faults") == "1", 5)
+    assert wait_for(lambda: sim.client.values("sonic_deploy: controller").get("faults") == "1", 5)
     time.sleep(1.5)  # past the scripted press: the binding is released
 
     def call(name):
@@ -124,15 +117,15 @@ def test_pause_and_resume_reach_the_player(sim):
     c = sim.client
     pub = c.publisher(String, "/sonic_deploy/motion/command", reliable=True)
     assert c.wait_subscribers(pub)
-    clip_time = lambda: float(_diag(sim, "sonic_deploy: input")["clip_time"])  # noqa: E731
+    clip_time = lambda: float(sim.client.values("sonic_deploy: input")["clip_time"])  # noqa: E731
     pub.publish(String(data=json.dumps({"action": "pause"})))
-    assert wait_for(lambda: _diag(sim, "sonic_deploy: input")["rate"] == "0.000", 5)
+    assert wait_for(lambda: sim.client.values("sonic_deploy: input")["rate"] == "0.000", 5)
     time.sleep(0.3)
     t_paused = clip_time()
     time.sleep(0.8)
     assert clip_time() == pytest.approx(t_paused, abs=1e-3)
     pub.publish(String(data=json.dumps({"action": "resume", "speed": 0.5})))
-    assert wait_for(lambda: _diag(sim, "sonic_deploy: input")["rate"] == "0.500", 5)
+    assert wait_for(lambda: sim.client.values("sonic_deploy: input")["rate"] == "0.500", 5)
     t1 = clip_time()
     time.sleep(1.0)
     assert 0.3 < clip_time() - t1 < 0.8  # half speed
@@ -152,12 +145,12 @@ def test_stop_then_estop_from_active(sim):
 def test_sigint_while_active_ends_with_damping_on_rt_lowcmd(sim):
     c, log = sim.client, sim.lowcmd
     assert c.call("damping").success and c.call("start").success
-    assert _start_once_held(sim)[0] and c.wait_mode("active", 2), _fail(sim, "not active again")
+    assert _start_once_held(sim)[0] and c.wait_mode("active", 2), failure(sim, "not active again")
     time.sleep(0.5)
     assert log.samples[-1][2].any(), "the policy's commands are stiff"  # kp > 0 while active
     t_int = time.monotonic()
     rc = sim.node.interrupt()
-    assert rc == 0, _fail(sim, f"node exit {rc}")
+    assert rc == 0, failure(sim, f"node exit {rc}")
     assert "Traceback" not in sim.node.output, sim.node.output
     time.sleep(0.5)
     after = [x for x in log.samples if x[0] >= t_int]

@@ -20,17 +20,18 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from sonic_deploy.sim2sim import Sim2SimConfig, run
+
+from _live import (POLICY, UNITREE_DOMAIN, Client, Proc, bridge, failure, launch, node_env, require_rclpy,
+                   wait_for)
+
+rclpy = require_rclpy()
+
 # Known open defect: on a quiet 2-core CI machine the node + free-running bridge fell (estop (fall)) shortly after
 # going active, while sim2sim --realtime (tests/deploy/test_realtime.py) stands there. Kept running, not skipped,
 # so the figures print; non-strict until the cause is found.
 pytestmark = pytest.mark.xfail(reason="real-time node + free-running bridge fell after activation in CI (open)",
                                strict=False)
-
-from sonic_deploy.sim2sim import Sim2SimConfig, run
-
-from _live import POLICY, UNITREE_DOMAIN, Client, Proc, bridge, launch, node_env, require_rclpy, wait_for
-
-rclpy = require_rclpy()
 
 CLIP_S = 15.0  # seconds of each clip: 30 s of tracking in all
 # real time against lock-step, same policy and clips: the real-time loop reads a state up to one bridge period old,
@@ -61,17 +62,9 @@ def sim(tmp_path_factory, synthetic_motions):
         br.interrupt()
 
 
-def _diag(s, name):
-    return s.client.diag[name]["values"]
-
-
-def _fail(s, what):
-    return f"{what}\n--- node ---\n{s.node.output[-3000:]}\n--- bridge ---\n{s.bridge.output[-1500:]}"
-
-
 def test_stands_up_and_publishes_at_rate(sim):
     c = sim.client
-    assert c.wait_mode("active", 60), _fail(sim, f"not active: {c.diag.get('sonic_deploy: controller')}")
+    assert c.wait_mode("active", 60), failure(sim, f"not active: {c.diag.get('sonic_deploy: controller')}")
     sim.marks["active"] = time.monotonic()
     n0, t0 = len(c.joint_states), time.monotonic()
     time.sleep(3.0)
@@ -88,13 +81,13 @@ def test_stands_up_and_publishes_at_rate(sim):
     assert d["sonic_deploy: controller"]["message"] == "active" and d["sonic_deploy: controller"]["level"] == 0
     th = d["sonic_deploy: thermal"]["values"]
     assert 20.0 < float(th["max_temperature"]) < 70.0 and th["hottest_joint"] in js.name
-    assert _diag(sim, "sonic_deploy: input")["clip"] == "stand_idle"
+    assert sim.client.values("sonic_deploy: input")["clip"] == "stand_idle"
     toks = c.tokens[-20:]
     assert toks and all(len(t) == len(toks[-1]) > 0 for t in toks)  # the policy's FSQ tokens, every step
 
 
 def _tracking(sim) -> tuple[str, float, float]:
-    v = _diag(sim, "sonic_deploy: input")
+    v = sim.client.values("sonic_deploy: input")
     return v["clip"], float(v.get("joint_error_rad", "nan")), float(v.get("tracked_s", "0"))
 
 
@@ -105,23 +98,23 @@ def test_tracks_stand_idle_then_step_in_place_for_30_s(sim):
     pub = c.publisher(String, "/sonic_deploy/motion/command", reliable=True)
     assert c.wait_subscribers(pub)
     left = CLIP_S - (time.monotonic() - sim.marks["active"])
-    assert not wait_for(lambda: c.mode() != "active", max(left, 0.0)), _fail(sim, "left active on stand_idle")
+    assert not wait_for(lambda: c.mode() != "active", max(left, 0.0)), failure(sim, "left active on stand_idle")
     sim.marks["tracking"] = {"stand_idle": _tracking(sim)}
     pub.publish(String(data=json.dumps({"action": "play", "clip": "step_in_place"})))
-    assert wait_for(lambda: _diag(sim, "sonic_deploy: input")["clip"] == "step_in_place", 5), _fail(sim, "no play")
-    assert float(_diag(sim, "sonic_deploy: input")["clip_time"]) < 1.0  # the new clip plays from its start
-    assert not wait_for(lambda: c.mode() != "active", CLIP_S), _fail(sim, "left active on step_in_place")
+    assert wait_for(lambda: sim.client.values("sonic_deploy: input")["clip"] == "step_in_place", 5), failure(sim, "no play")
+    assert float(sim.client.values("sonic_deploy: input")["clip_time"]) < 1.0  # the new clip plays from its start
+    assert not wait_for(lambda: c.mode() != "active", CLIP_S), failure(sim, "left active on step_in_place")
     sim.marks["tracking"]["step_in_place"] = _tracking(sim)
-    ctl = _diag(sim, "sonic_deploy: controller")
+    ctl = sim.client.values("sonic_deploy: controller")
     assert ctl["faults"] == "0", ctl
-    sim.marks["loop"] = _diag(sim, "sonic_deploy: loop")
+    sim.marks["loop"] = sim.client.values("sonic_deploy: loop")
     for name, (clip, err, seconds) in sim.marks["tracking"].items():
         assert clip == name and seconds > CLIP_S - 2.0 and np.isfinite(err), sim.marks["tracking"]
 
 
 def test_realtime_tracking_within_tolerance_of_lockstep(sim):
     assert "step_in_place" in sim.marks.get("tracking", {}), "the tracking run did not complete"
-    assert sim.node.interrupt() == 0 and sim.bridge.interrupt() == 0, _fail(sim, "exit")
+    assert sim.node.interrupt() == 0 and sim.bridge.interrupt() == 0, failure(sim, "exit")
     gt = np.load(sim.record)
     assert int(gt["commands_received"]) > 0 and np.isfinite(gt["gantry_released_s"])  # the controller took over
     figures = {}
