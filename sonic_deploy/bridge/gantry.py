@@ -12,6 +12,13 @@ below it, a stable pendulum even with limp motors (held at the pelvis instead, t
 over within 0.15 s). It holds the torso at its standing height, so a release with the robot standing in the default
 pose drops it by nothing.
 
+A release lowers the robot: the band's wrench fades out over ``lower_s`` seconds of physics time, as an operator
+lowers a crane, instead of vanishing in one step. Hanging at its standing height, the robot's feet only touch the
+floor: the band still carries about 300 N of its 343 N when the legs are stiff, and a rope cut in one step drops all
+of it on the PD at once. That step set the held G1 pitching and tipped it over in about half of the start-up
+timings measured (robot released anywhere in the ramp, 1-2 s later a fall); faded over 1 s it stood in all of them
+(``tests/deploy/test_bridge.py``).
+
 Release (``GantryConfig.release``):
 
 * ``auto`` (the free-running default): when the controller is holding the robot up itself, inferred from the LowCmd_
@@ -33,6 +40,7 @@ import mujoco
 import numpy as np
 
 from sonic_deploy.robots.g1 import RobotSpec
+from sonic_deploy.utils.easing import smoothstep
 
 RELEASES = ("auto", "timer", "manual", "off")
 
@@ -51,6 +59,7 @@ class GantryConfig:
     stiff_kp_fraction: float = 0.5  # auto: leg kp at least this fraction of the tracking kp ...
     pose_tolerance: float = 0.1  # ... targets within this of the default pose (rad) ...
     stiff_hold_s: float = 0.25  # ... for this long
+    lower_s: float = 1.0  # a release fades the band's wrench out over this long (physics time; 0: cut at once)
 
     def __post_init__(self):
         if self.release not in RELEASES:
@@ -73,6 +82,7 @@ class Gantry:
         self.anchor = data.xpos[self.body].copy() + np.array([0.0, 0.0, weight / cfg.stiffness])
         self.engaged = cfg.release != "off"
         self.released_at: float | None = None  # seconds since the bridge started
+        self._lower_from: float | None = None  # physics time at which the release began lowering the robot
         self.reason: str | None = None
         self._stiff_since: float | None = None
         legs = np.arange(12)
@@ -85,13 +95,25 @@ class Gantry:
             self.engaged = False
             self.released_at = t
             self.reason = reason
-            self.data.xfrc_applied[self.body] = 0.0
+            self._lower_from = float(self.data.time)
+            if self.cfg.lower_s <= 0.0:
+                self._finish_lowering()
+
+    @property
+    def acting(self) -> bool:
+        """The band pulls on the robot: hanging, or lowering it after a release."""
+        return self.engaged or self._lower_from is not None
+
+    def _finish_lowering(self) -> None:
+        self._lower_from = None
+        self.data.xfrc_applied[self.body] = 0.0
 
     def hold(self) -> None:
         """Hang the robot up again (at the band's original point)."""
         if self.cfg.release != "off":
             self.engaged = True
             self._stiff_since = None
+            self._lower_from = None
             self.released_at = self.reason = None
 
     def observe(self, t: float, enabled: np.ndarray, q: np.ndarray, kp: np.ndarray) -> None:
@@ -121,9 +143,17 @@ class Gantry:
             self.release(t, f"timer ({self.cfg.release_after_s:g} s)")
 
     def apply(self) -> None:
-        """Write the band's wrench into ``xfrc_applied`` of the band's body (zero once released)."""
-        if not self.engaged:
+        """Write the band's wrench into ``xfrc_applied`` of the band's body: full while hanging, fading while
+        lowering, zero once the robot stands on its own."""
+        if not self.acting:
             return
+        scale = 1.0
+        if not self.engaged:
+            frac = (float(self.data.time) - self._lower_from) / self.cfg.lower_s
+            if frac >= 1.0:
+                self._finish_lowering()
+                return
+            scale = 1.0 - smoothstep(frac)
         c = self.cfg
         d = self.data
         pos = d.xpos[self.body]
@@ -140,5 +170,5 @@ class Gantry:
         angle = np.arctan2(s, z[2])
         rot = axis / s * angle if s > 1e-9 else np.zeros(3)
         torque = c.rot_stiffness * rot - c.rot_damping * np.array([w[0], w[1], 0.0])
-        d.xfrc_applied[self.body, :3] = f
-        d.xfrc_applied[self.body, 3:] = torque
+        d.xfrc_applied[self.body, :3] = scale * f
+        d.xfrc_applied[self.body, 3:] = scale * torque

@@ -95,7 +95,7 @@ class MujocoBridge:
             self._release_tick = self.robot.tick_ms
 
     def _advance(self, steps: int) -> None:
-        if self.gantry.engaged:
+        if self.gantry.acting:
             for _ in range(steps):
                 self.gantry.apply()
                 self.robot.advance(steps=1)

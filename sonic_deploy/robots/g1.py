@@ -34,6 +34,15 @@ DAMPING_RATIO = 2.0
 # Chosen: 8, a margin of 1.23x over the lowest factor that holds (6.5); kp max 793 (knees), kd max 17.8. The old
 # 10x kp with 10x kd, switched on in one step, goes unstable in that stand-in.
 HOLD_GAIN_FACTOR = 8.0
+# The ankles (pitch and roll) hold with 16x kp and 2x kd instead: standing on PD alone, they are the joints that
+# balance the whole body (gravity stiffness about the ankles m g h = 35 kg x 9.81 x 0.64 m = 220 N m/rad against
+# 2 x 228 at 8x), and ankle damping drags the foot along with the shin, lifting the heel. Measured on the robot that
+# the free-running bridge lowers from its gantry at any point of the ramp (benchmarks/gantry_release.py: controller
+# start 0-1.9 s after the bridge, 6 s of hold, no policy): at 8x / sqrt(8)x the G1 fell in 7 of 20 start timings
+# (3 of 20 with the gantry lowering it over 1 s); ankle kd 2 sqrt(8)x fell standing from rest; ankles at 16x / 2x
+# fell in none (peak tilt 4.7 deg lowered over 1 s, 9.2 deg cut at once).
+HOLD_ANKLE_KP_FACTOR = 16.0
+HOLD_ANKLE_KD_FACTOR = 2.0
 
 # (name, lower, upper, effort Nm, velocity rad/s, armature) in Unitree motor order 0..28.
 _JOINT_TABLE: tuple[tuple[str, float, float, float, float, float], ...] = (
@@ -147,6 +156,7 @@ def make_g1_spec() -> RobotSpec:
     lower, upper, effort, velocity, armature = table.T
     kp, kd = tracking_gains(armature)
     default = np.array([_DEFAULT_POSE.get(n, 0.0) for n in names])
+    ankle = np.array(["ankle" in n for n in names])
     return RobotSpec(
         name="g1_29dof",
         joint_names=names,
@@ -159,8 +169,8 @@ def make_g1_spec() -> RobotSpec:
         default_root_height=0.76,
         kp=kp,
         kd=kd,
-        hold_kp=HOLD_GAIN_FACTOR * kp,
-        hold_kd=math.sqrt(HOLD_GAIN_FACTOR) * kd,
+        hold_kp=np.where(ankle, HOLD_ANKLE_KP_FACTOR, HOLD_GAIN_FACTOR) * kp,
+        hold_kd=np.where(ankle, HOLD_ANKLE_KD_FACTOR, math.sqrt(HOLD_GAIN_FACTOR)) * kd,
         action_scale=0.25 * effort / kp,
     )
 

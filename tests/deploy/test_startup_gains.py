@@ -10,7 +10,7 @@ import pytest
 
 from sonic_deploy.control.controller import Controller, ControllerConfig, Mode
 from sonic_deploy.robots.base import RobotState
-from sonic_deploy.robots.g1 import G1, HOLD_GAIN_FACTOR
+from sonic_deploy.robots.g1 import G1, HOLD_ANKLE_KD_FACTOR, HOLD_ANKLE_KP_FACTOR, HOLD_GAIN_FACTOR
 from sonic_deploy.utils.rotations import tilt_deg
 
 from _explicit_pd import ExplicitPdRobot  # tests/deploy is on sys.path (pytest rootdir-relative import)
@@ -87,10 +87,14 @@ def stability_problems(ctrl: Controller, rows: list) -> list[str]:
     return out
 
 
-def test_hold_gains_are_the_measured_factor():
-    assert HOLD_GAIN_FACTOR == 8.0
-    np.testing.assert_allclose(G1.hold_kp, HOLD_GAIN_FACTOR * G1.kp)
-    np.testing.assert_allclose(G1.hold_kd, math.sqrt(HOLD_GAIN_FACTOR) * G1.kd)
+def test_hold_gains_are_the_measured_factors():
+    assert HOLD_GAIN_FACTOR == 8.0 and HOLD_ANKLE_KP_FACTOR == 16.0 and HOLD_ANKLE_KD_FACTOR == 2.0
+    ankle = np.array(["ankle" in n for n in G1.joint_names])
+    assert ankle.sum() == 4
+    np.testing.assert_allclose(G1.hold_kp[~ankle], HOLD_GAIN_FACTOR * G1.kp[~ankle])
+    np.testing.assert_allclose(G1.hold_kd[~ankle], math.sqrt(HOLD_GAIN_FACTOR) * G1.kd[~ankle])
+    np.testing.assert_allclose(G1.hold_kp[ankle], HOLD_ANKLE_KP_FACTOR * G1.kp[ankle])  # 456: the balancing joints
+    np.testing.assert_allclose(G1.hold_kd[ankle], HOLD_ANKLE_KD_FACTOR * G1.kd[ankle])
     assert G1.hold_kp.max() < 800  # was 991 at 10x
 
 

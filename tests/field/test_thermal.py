@@ -1,10 +1,10 @@
 """Thermal protection in sim-to-sim through DDS: the bridge heats the motors from their torque, the controller
 reads ``motor_state[i].temperature`` from LowState_, warns, derates, and damps at the limit or on a motor fault.
 
-The heating model is accelerated for the test (stated): k = 0.4 C/Nm^2 on the ankle pitch motors (0 on the others,
+The heating model is accelerated for the test (stated): k = 1.2 C/Nm^2 on the ankle pitch motors (0 on the others,
 whose ramp torques would otherwise dominate) and time constant 300 s run at
-speedup 300 (1 s effective), so standing on the held default pose (ankle pitch about 10 Nm on average, swaying
-between 5 and 16 Nm under the hold gains) heats the ankles towards 35 + 0.4 * 10^2 = 75 C within seconds. With the project's untrained policies "stays up through the
+speedup 100 (3 s effective), so standing on the held default pose (ankle pitch about 6.6 Nm rms under the hold
+gains) heats the ankles towards 35 + 1.2 * 6.6^2 = 87 C within seconds. With the project's untrained policies "stays up through the
 derate" can only be shown on the hold (ramp) path, which is what this test runs: the controller ramps to and
 holds the default pose under the derated gains.
 """
@@ -18,7 +18,7 @@ from sonic_deploy.robots.g1 import G1
 from ._lockstep import connect, step
 
 ANKLES = [G1.joint_names.index("left_ankle_pitch_joint"), G1.joint_names.index("right_ankle_pitch_joint")]
-FAST = ThermalModelConfig(ambient=35.0, k=[0.4 if i in ANKLES else 0.0 for i in range(29)], time_constant=300.0, speedup=100.0)
+FAST = ThermalModelConfig(ambient=35.0, k=[1.2 if i in ANKLES else 0.0 for i in range(29)], time_constant=300.0, speedup=100.0)
 
 
 def _run(dds_cfg, thermal_cfg, seconds, bridge_hook=None):
@@ -52,7 +52,7 @@ def test_heating_warns_derates_and_stays_up(dds_cfg):
     np.testing.assert_allclose(cmd.kp[cool], G1.hold_kp[cool])
     assert min(z for *_, z in log[60:]) > 0.65  # stayed up through the derate
     summary = ctrl.summary()["thermal"]
-    assert summary["peak_temperature"]["left_ankle_pitch_joint"] >= temps[:, ANKLES[0]].max() - 1e-9
+    assert summary["peak_temperature"]["left_ankle_pitch_joint"] >= temps[:-1, ANKLES[0]].max() - 1e-9  # the states it saw
     assert ctrl.status()["thermal"]["derate"]
 
 

@@ -30,8 +30,12 @@ def test_spec_values_match_motor_tables():
     assert G1.kp[20] == pytest.approx(16.778327, rel=1e-6)
     assert G1.action_scale[0] == pytest.approx(0.547546, rel=1e-5)
     assert G1.action_scale[20] == pytest.approx(0.074501, rel=1e-4)
-    np.testing.assert_allclose(G1.hold_kp, 8 * G1.kp)  # HOLD_GAIN_FACTOR, measured (benchmarks/hold_gains.py)
-    np.testing.assert_allclose(G1.hold_kd, np.sqrt(8) * G1.kd)
+    ankle = [4, 5, 10, 11]
+    legs_arms = [i for i in range(29) if i not in ankle]
+    np.testing.assert_allclose(G1.hold_kp[legs_arms], 8 * G1.kp[legs_arms])  # measured (benchmarks/hold_gains.py)
+    np.testing.assert_allclose(G1.hold_kd[legs_arms], np.sqrt(8) * G1.kd[legs_arms])
+    np.testing.assert_allclose(G1.hold_kp[ankle], 16 * G1.kp[ankle])  # measured (benchmarks/gantry_release.py)
+    np.testing.assert_allclose(G1.hold_kd[ankle], 2 * G1.kd[ankle])
     assert G1.decimation == 4 and G1.physics_dt == 0.005 and G1.control_dt == 0.02
     assert sorted(ISAACLAB_JOINT_ORDER) == sorted(G1.joint_names)
     assert ISAACLAB_JOINT_ORDER[:3] == ("left_hip_pitch_joint", "right_hip_pitch_joint", "waist_yaw_joint")
@@ -63,16 +67,17 @@ def _passive_run(gains: str, seconds: float):
 
 
 def test_hold_gains_stand_for_two_seconds():
-    """Hold gains (8x tracking kp, sqrt(8)x kd) stand: the pelvis stays within 1 cm of its start height, under 5 deg.
+    """Hold gains (8x tracking kp, sqrt(8)x kd; the ankles 16x / 2x) stand: the pelvis stays within 1 cm of its start
+    height and rocks under 2 deg.
 
-    While it settles onto its feet the pelvis rocks forward to 4.64 degrees at 0.93 s, and is back to 0.82 degrees
-    at 2 s; the peak is pinned so a softer stance is caught. (10x kp and kd: 5.41 degrees at 1.4 s, 3.81 at 2 s.)
+    While it settles onto its feet the pelvis rocks forward to 1.53 degrees at 0.56 s and keeps rocking within that;
+    the peak is pinned so a softer stance is caught. (Ankles at 8x / sqrt(8)x like the rest: 4.64 degrees at 0.93 s,
+    rocking 1.7-4.6 degrees for 10 s; ankle kd at 2 sqrt(8)x: heels lift, it falls at 2 s.)
     """
     heights, tilts = _passive_run("hold", 2.0)
     assert np.all(np.abs(heights - G1.default_root_height) < 0.01), heights.min()
-    assert tilts[-1] < 5.0 and tilts[-1] < tilts[-100]  # under 5 degrees at 2 s, still coming back
-    assert tilts.max() == pytest.approx(4.64, abs=0.05)
-    assert tilts[-1] == pytest.approx(0.82, abs=0.05)
+    assert tilts.max() == pytest.approx(1.53, abs=0.05)
+    assert tilts[200:].max() < 1.6  # the second second rocks no further than the first
 
 
 def test_tracking_gains_alone_do_not_stand_and_trajectory_is_pinned():

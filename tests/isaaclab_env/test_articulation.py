@@ -100,7 +100,8 @@ def test_hold_gains_stand_for_two_seconds(isaaclab_backend):
     """The hold gains (G1.hold_kp/hold_kd) stand: height within 1 cm of 0.76 m over the last 0.5 s, no tip.
 
     The stand rocks a few degrees before settling (measured at the former 10x gains: max tilt 5.41 degrees, 3.8 at
-    2 s; at the measured 8x kp the MuJoCo scene peaks at 4.64 and settles to 0.82, tests/foundation); both
+    2 s; at the measured 8x kp, ankles 16x kp / 2x kd, the MuJoCo scene peaks at 1.53 and is at 0.79 at 2 s,
+    tests/foundation; Isaac Lab the same to 0.01 degree); both
     simulators settle the same way (max tilt within 1 degree of each other, final tilt within 0.5 degree).
     """
     h, tilts, _ = _isaaclab_passive(isaaclab_backend, "hold", 2.0)

@@ -47,9 +47,10 @@ def test_gear_sonic_tracks_a_clip_in_process_and_through_dds(arts, clip_path, dd
     a, _ = run(arts["gs"], clip_path, cfg)
     assert a.ok and not a.fell and a.policy_format == "gear_sonic"
     # the same linear tracker as sonic's synthetic policy, through gear_sonic's observation layout (Isaac Lab order,
-    # future frames, history): the same run
+    # future frames, history): the same run up to float32 rounding of the other layout, which the closed loop on
+    # the hold gains' stiff ankles grows to about 1e-3 in 4 s (a wrong term or order does not track at all)
     sonic, _ = run(write_tracking_policy(tmp_path / "sonic.onnx"), clip_path, cfg)
-    assert a.joint_error_rad == pytest.approx(sonic.joint_error_rad, rel=1e-4) and a.joint_error_rad < 0.05
+    assert a.joint_error_rad == pytest.approx(sonic.joint_error_rad, rel=3e-3) and a.joint_error_rad < 0.05
     cfg.through_dds = True
     b, _ = run(arts["gs"], clip_path, cfg)
     assert b.ok and b.dds["states_bad_crc"] == 0 and b.dds["bridge_commands_received"] > 100

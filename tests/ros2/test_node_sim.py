@@ -27,12 +27,6 @@ from _live import (POLICY, UNITREE_DOMAIN, Client, Proc, bridge, failure, launch
 
 rclpy = require_rclpy()
 
-# Known open defect: on a quiet 2-core CI machine the node + free-running bridge fell (estop (fall)) shortly after
-# going active, while sim2sim --realtime (tests/deploy/test_realtime.py) stands there. Kept running, not skipped,
-# so the figures print; non-strict until the cause is found.
-pytestmark = pytest.mark.xfail(reason="real-time node + free-running bridge fell after activation in CI (open)",
-                               strict=False)
-
 CLIP_S = 15.0  # seconds of each clip: 30 s of tracking in all
 # real time against lock-step, same policy and clips: the real-time loop reads a state up to one bridge period old,
 # its command lands mid physics step and its period jitters, so the error may grow a little (figures: -s prints them)

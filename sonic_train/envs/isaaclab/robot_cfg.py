@@ -52,7 +52,7 @@ def _spawn_cfg(physics: str) -> sim_utils.UsdFileCfg:
 
 def g1_articulation_cfg(robot: RobotSpec = G1, gains: str = "tracking", physics: str = "newton",
                         prim_path: str = "{ENV_REGEX_NS}/Robot") -> ArticulationCfg:
-    """ArticulationCfg of ``robot``: ``gains`` = "tracking" (policy gains) or "hold" (10x, stand-up)."""
+    """ArticulationCfg of ``robot``: ``gains`` = "tracking" (policy gains) or "hold" (the start-up hold gains)."""
     if gains not in ("tracking", "hold"):
         raise ValueError(f"gains must be 'tracking' or 'hold', got {gains!r}")
     kp, kd = (robot.hold_kp, robot.hold_kd) if gains == "hold" else (robot.kp, robot.kd)
