@@ -7,11 +7,15 @@ Message (one frame)::
 
 ``t`` is the stream's time (s); a sender runs ``lead`` seconds ahead of real time so the policy's future frames
 are covered. :class:`MotionStreamInput` buffers the frames (by ``t``), and at :meth:`start` aligns stream time
-with the policy's: t_stream = t_policy + (newest t at start - lead). Frames are interpolated linearly (quaternions
-by normalised lerp), held at the newest frame past the end; the heading and horizontal position are re-based onto
-the robot like the motion player's, with the same blend-in. Staleness is the arrival time of the newest frame.
+with the policy's: t_stream = t_policy + (newest t at start - lead). Frames are interpolated linearly between
+samples, quaternions by slerp (``utils.rotations.quat_slerp``, the interpolation of training's command and of the
+motion player), held at the newest frame past the end; the heading and horizontal position are re-based onto the
+robot like the motion player's, with the same blend-in (a separate ease from the robot's own pose: joints
+linearly, the pelvis orientation by normalised lerp, as the player does). Staleness is the arrival time of the
+newest frame.
 
-Sender: :func:`stream_clip` / ``python -m sonic_deploy.teleop.clip_sender CLIP --url ws://127.0.0.1:8765/ws``.
+Sender: :func:`sonic_deploy.teleop.clip_sender.stream_clip` (frames made by :func:`clip_message`) /
+``python -m sonic_deploy.teleop.clip_sender CLIP --url ws://127.0.0.1:8765/ws``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import threading
 import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
-from sonic_deploy.utils.rotations import quat_from_yaw, quat_mul, yaw_of
+from sonic_deploy.utils.easing import smoothstep
+from sonic_deploy.utils.rotations import quat_from_yaw, quat_mul, quat_slerp, yaw_of
 
 FIELDS = {"joint_pos": (29,), "joint_vel": (29,), "root_pos": (3,), "root_quat": (4,), "smpl_joints": (24, 3),
           "vr_pos": (3, 3), "vr_quat": (3, 4)}
@@ -30,17 +35,17 @@ REQUIRED = ("joint_pos", "joint_vel", "root_pos", "root_quat")
 
 
 def clip_message(clip, t: float) -> dict:
+    """The motion frame of ``clip`` at ``t`` (s), sampled as the motion player samples it (slerp of the pelvis
+    orientation); VR orientations are the nearer frame's."""
     i0, i1, w = clip.frame_at(np.array([t]))
     i0, i1, w = int(i0[0]), int(i1[0]), float(w[0])
 
     def lerp(a):
         return ((1 - w) * a[i0] + w * a[i1]).tolist()
 
-    q0, q1 = clip.root_quat[i0], clip.root_quat[i1]
-    q1 = -q1 if np.dot(q0, q1) < 0 else q1
-    rq = (1 - w) * q0 + w * q1
+    rq = quat_slerp(np.asarray(clip.root_quat[i0], np.float64), np.asarray(clip.root_quat[i1], np.float64), w)
     msg = {"type": "motion", "t": float(t), "joint_pos": lerp(clip.joint_pos), "joint_vel": lerp(clip.joint_vel),
-           "root_pos": lerp(clip.root_pos), "root_quat": (rq / np.linalg.norm(rq)).tolist()}
+           "root_pos": lerp(clip.root_pos), "root_quat": rq.tolist()}
     if clip.smpl_joints is not None:
         msg["smpl_joints"] = lerp(clip.smpl_joints)
     if clip.vr_pos is not None:
@@ -115,6 +120,7 @@ class MotionStreamInput:
         return self._stamp
 
     def _sample(self, ts: float) -> dict:
+        """The frame at stream time ``ts``: the two nearest samples blended (linearly; quaternions by slerp)."""
         i = bisect.bisect_right(self._t, ts)
         if i <= 0:
             return self._frames[0]
@@ -128,9 +134,7 @@ class MotionStreamInput:
             if k not in b:
                 continue
             if k in ("root_quat", "vr_quat"):
-                bb = np.where(np.sum(a[k] * b[k], axis=-1, keepdims=True) < 0, -b[k], b[k])
-                q = (1 - w) * a[k] + w * bb
-                out[k] = q / np.linalg.norm(q, axis=-1, keepdims=True)
+                out[k] = quat_slerp(a[k], b[k], w)
             else:
                 out[k] = (1 - w) * a[k] + w * b[k]
         return out
@@ -142,14 +146,13 @@ class MotionStreamInput:
                 raise RuntimeError("motion stream: no frame received yet")
             fr = [self._sample(self._offset + t) for t in times]
         stack = {k: np.stack([f[k] for f in fr]) for k in fr[0]}
-        a = np.clip(times / self.blend_time, 0, 1) if self.blend_time > 0 else np.ones_like(times)
-        a = a * a * (3 - 2 * a)
+        a = smoothstep(times / self.blend_time) if self.blend_time > 0 else np.ones_like(times)
         qj, dqj = stack["joint_pos"], stack["joint_vel"]
         if self._q0 is not None:
             qj = (1 - a[:, None]) * self._q0 + a[:, None] * qj
             dqj = a[:, None] * dqj
         rq = quat_mul(np.broadcast_to(self._yaw_q, stack["root_quat"].shape), stack["root_quat"])
-        if self._quat0 is not None:
+        if self._quat0 is not None:  # the blend-in from the robot's pelvis: an ease, normalised lerp
             q0 = np.broadcast_to(self._quat0, rq.shape)
             rq2 = np.where(np.sum(q0 * rq, -1, keepdims=True) < 0, -rq, rq)
             rq = (1 - a[:, None]) * q0 + a[:, None] * rq2

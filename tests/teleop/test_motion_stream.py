@@ -11,6 +11,7 @@ from sonic_deploy.inputs.motion_player import MotionPlayer
 from sonic_deploy.motion import load_clip
 from sonic_deploy.inputs.motion_stream import MotionStreamInput
 from sonic_deploy.teleop.server import StreamServer
+from sonic_deploy.utils.rotations import quat_from_yaw, quat_slerp
 
 
 def test_stream_motion_cli_to_input_matches_the_player(synthetic_motions):
@@ -34,6 +35,29 @@ def test_stream_motion_cli_to_input_matches_the_player(synthetic_motions):
     np.testing.assert_allclose(a.joint_vel, b.joint_vel, atol=1e-4)
     np.testing.assert_allclose(np.abs(np.sum(a.root_quat * b.root_quat, -1)), 1.0, atol=1e-6)
     np.testing.assert_allclose(a.smpl_joints - a.root_pos[:, None], b.smpl_joints - b.root_pos[:, None], atol=1e-5)
+
+
+def test_stream_interpolates_orientations_by_slerp():
+    """Between two samples 120 degrees of yaw apart the stream's pelvis and VR orientations are the slerp of the
+    samples (training's and the motion player's interpolation), not their normalised lerp."""
+    q0, q1 = quat_from_yaw(0.0), quat_from_yaw(np.radians(120.0))
+    inp = MotionStreamInput(lead=1.0, blend_time=0.0)
+    for t, q in ((0.0, q0), (1.0, q1)):
+        inp.push_message({"t": t, "joint_pos": [0.0] * 29, "joint_vel": [0.0] * 29, "root_pos": [0.0, 0.0, 0.8],
+                          "root_quat": q.tolist(), "vr_pos": np.zeros((3, 3)).tolist(),
+                          "vr_quat": np.stack([q] * 3).tolist()}, t)
+    inp.start(None, 1.0)  # stream time = policy time + (1.0 - lead) = policy time
+    w = np.array([0.1, 0.25, 0.5, 0.75, 0.9])
+    fr = inp.frames(w)
+    want = quat_slerp(np.broadcast_to(q0, (5, 4)), np.broadcast_to(q1, (5, 4)), w[:, None])
+    np.testing.assert_allclose(fr.root_quat, want, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(fr.root_quat, axis=-1), 1.0, atol=1e-6)
+    nlerp = (1 - w[:, None]) * q0 + w[:, None] * q1
+    nlerp /= np.linalg.norm(nlerp, axis=-1, keepdims=True)
+    off_midpoint = w != 0.5  # slerp and nlerp meet at the midpoint
+    assert np.abs(fr.root_quat - nlerp).max(-1)[off_midpoint].min() > 5e-3
+    vr = inp.frames(np.array([0.25])).vr_quat
+    np.testing.assert_allclose(vr, np.broadcast_to(want[1], (3, 4)), atol=1e-6)
 
 
 def test_bad_motion_frame_named():
