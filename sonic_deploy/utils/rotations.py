@@ -35,6 +35,8 @@ def quat_apply(q: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def quat_apply_inverse(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors ``v`` by the inverse of unit quaternions ``q`` (world to body frame), batched like
+    :func:`quat_apply`."""
     return quat_apply(quat_conj(q), v)
 
 

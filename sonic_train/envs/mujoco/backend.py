@@ -26,6 +26,7 @@ import torch
 
 from sonic_deploy.robots.g1 import G1, RobotSpec
 from sonic_deploy.robots.scene import SceneConfig, load_model, set_pd_gains
+from sonic_deploy.utils.rotations import quat_apply, quat_apply_inverse
 from sonic_train.envs.mdp.state import RobotState
 
 
@@ -150,7 +151,7 @@ class MujocoBackend:
         quat = qpos[:, 3:7]
         # free joint: linear velocity in world, angular velocity in the body frame
         w_local = qvel[:, 3:6]
-        ang_w = _quat_rotate_np(quat, w_local)
+        ang_w = quat_apply(quat, w_local)
         # cvel = [ang, lin] about the subtree centre of mass; move the linear part to each body origin
         ang_b = self.cvel[..., :3]
         lin_b = self.cvel[..., 3:] + np.cross(ang_b, self.xpos - self.com[:, None, :])
@@ -181,7 +182,7 @@ class MujocoBackend:
         rp, rq = _as_np(root_pos), _as_np(root_quat)
         rq = rq / np.linalg.norm(rq, axis=-1, keepdims=True)
         lv, av = _as_np(root_lin_vel_w), _as_np(root_ang_vel_w)
-        av_local = _quat_rotate_np(rq, av, inverse=True)
+        av_local = quat_apply_inverse(rq, av)
         jp, jv = _as_np(joint_pos), _as_np(joint_vel)
         for k, i in enumerate(ids):
             m, d = self.models[i], self.datas[i]
@@ -228,7 +229,7 @@ class MujocoBackend:
     def add_root_velocity(self, env_ids, lin_vel_w, ang_vel_w) -> None:
         ids = _as_np(env_ids, np.int64).reshape(-1)
         lv, av = _as_np(lin_vel_w), _as_np(ang_vel_w)
-        av_local = _quat_rotate_np(self.qpos[ids, 3:7], av, inverse=True)
+        av_local = quat_apply_inverse(self.qpos[ids, 3:7], av)
         self._fresh[ids] = False
         for k, i in enumerate(ids):
             self.datas[i].qvel[:3] += lv[k]
@@ -239,11 +240,3 @@ class MujocoBackend:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
             self.pool = None
-
-
-def _quat_rotate_np(q: np.ndarray, v: np.ndarray, inverse: bool = False) -> np.ndarray:
-    w, u = q[..., :1], q[..., 1:]
-    if inverse:
-        u = -u
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
