@@ -23,7 +23,7 @@ import numpy as np
 
 
 def latency(path, feed, iters, warmup):
-    from sonic_deploy.policy.runner import make_session
+    from sonic_deploy.policy.session import make_session
 
     sess = make_session(path, threads=1)
     for _ in range(warmup):

@@ -31,7 +31,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from sonic_deploy.policy.runner import make_session
+    from sonic_deploy.policy.session import make_session
     from sonic_deploy.policy.testing import default_contract, write_mlp_policy
 
     c = default_contract(future_frames=10, future_dt=0.1)

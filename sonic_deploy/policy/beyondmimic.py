@@ -30,7 +30,7 @@ from sonic_deploy.inputs.base import ReferenceFrames
 from sonic_deploy.policy.contract import ContractError
 from sonic_deploy.policy.embedded import RebasedReference, motion_length
 from sonic_deploy.policy.kinematics import G1Kinematics
-from sonic_deploy.policy.runner import make_session
+from sonic_deploy.policy.session import make_session
 from sonic_deploy.robots.g1 import G1, RobotSpec
 
 ESTIMATOR_TERMS = ("motion_anchor_pos_b", "base_lin_vel")

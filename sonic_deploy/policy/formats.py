@@ -24,7 +24,8 @@ from pathlib import Path
 from sonic_deploy.policy import beyondmimic, gear_sonic, holosoma
 from sonic_deploy.policy.base import Policy
 from sonic_deploy.policy.contract import METADATA_KEY, ContractError
-from sonic_deploy.policy.runner import PolicyRunner, make_session
+from sonic_deploy.policy.runner import PolicyRunner
+from sonic_deploy.policy.session import make_session
 from sonic_deploy.robots.g1 import G1, RobotSpec
 
 FORMATS = ("sonic.policy/1", "beyondmimic", "holosoma.wbt", "holosoma.loco", "gear_sonic")

@@ -39,7 +39,7 @@ import numpy as np
 import yaml
 
 from sonic_deploy.policy.contract import ContractError
-from sonic_deploy.policy.runner import make_session
+from sonic_deploy.policy.session import make_session
 from sonic_deploy.robots.g1 import G1, RobotSpec
 from sonic_deploy.utils.rotations import quat_apply_inverse, quat_conj, quat_mul, quat_to_mat
 

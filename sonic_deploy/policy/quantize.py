@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from sonic_deploy.policy.contract import INPUT_ENCODER, INPUT_PROPRIO, OUTPUT_ACTIONS, OUTPUT_TOKENS
+from sonic_deploy.policy.session import make_session
 from sonic_deploy.utils.atomic import atomic_path
 
 
 def _gemm_to_matmul(model):
-    from onnx import helper, numpy_helper
+    from onnx import helper, numpy_helper  # lazy: onnx is an offline (dev/train extras) dependency
 
     inits = {t.name: t for t in model.graph.initializer}
     nodes = []
@@ -52,7 +53,7 @@ def _gemm_to_matmul(model):
 
 def quantize_policy(src: str | Path, dst: str | Path, *, per_channel: bool = True) -> Path:
     """Write the INT8 dynamic-quantized copy of ``src`` to ``dst`` (atomically), metadata preserved."""
-    import onnx
+    import onnx  # lazy: onnx is an offline (dev/train extras) dependency
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     src, dst = Path(src), Path(dst)
@@ -92,8 +93,6 @@ class Parity:
 def parity(fp32: str | Path, int8: str | Path, *, samples: int = 256, inputs: list[dict] | None = None, seed: int = 0,
            scale: float = 1.0) -> Parity:
     """FP32 vs INT8 on ``inputs`` (recorded observations) plus ``samples`` random ones (normal, std ``scale``)."""
-    from sonic_deploy.policy.runner import make_session
-
     a, b = make_session(fp32), make_session(int8)
     dims = {i.name: i.shape[-1] for i in a.get_inputs()}
     outs = [OUTPUT_ACTIONS] + ([OUTPUT_TOKENS] if OUTPUT_TOKENS in {o.name for o in a.get_outputs()} else [])

@@ -13,53 +13,16 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from sonic_deploy.policy import observations as ob
-from sonic_deploy.policy.quantize import PRECISIONS, int8_default
 from sonic_deploy.policy.contract import (INPUT_ENCODER, INPUT_PROPRIO, INPUT_RESIDUAL, METADATA_KEY, OUTPUT_ACTIONS,
                                           OUTPUT_TOKENS, ContractError, PolicyContract, validate)
+from sonic_deploy.policy.quantize import PRECISIONS, int8_default
+from sonic_deploy.policy.session import make_session
 from sonic_deploy.robots.g1 import G1, RobotSpec
 
 
 log = logging.getLogger("sonic_deploy.policy")
-
-# configuration name -> onnxruntime execution provider (CUDA and TensorRT need onnxruntime-gpu: the "gpu" extra)
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
-
-
-def resolve_providers(requested=None) -> list[str]:
-    """Execution providers for ``requested`` (names from :data:`PROVIDERS`, in preference order; default cpu).
-    Providers this onnxruntime lacks are dropped with a warning; CPU always ends the list (the fallback)."""
-    names = [requested] if isinstance(requested, str) else list(requested or ["cpu"])
-    available = set(ort.get_available_providers())
-    out = []
-    for name in names:
-        key = str(name).lower()
-        if key not in PROVIDERS:
-            raise ValueError(f"policy provider: expected one of {sorted(PROVIDERS)}, got {name!r}")
-        ep = PROVIDERS[key]
-        if ep in available:
-            out.append(ep)
-        else:
-            log.warning("execution provider %s (%s) is not available in this onnxruntime (%s); falling back to CPU. "
-                        "Install the gpu extra (onnxruntime-gpu) on a CUDA machine.", key, ep, sorted(available))
-    if "CPUExecutionProvider" not in out:
-        out.append("CPUExecutionProvider")
-    return out
-
-
-def make_session(path: str | Path, threads: int = 1, providers=None) -> ort.InferenceSession:
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(str(path), sess_options=so, providers=resolve_providers(providers))
-    if providers and sess.get_providers()[0] == "CPUExecutionProvider" and resolve_providers(providers)[0] != "CPUExecutionProvider":
-        log.warning("%s: the requested provider failed to initialise; running on CPU", path)
-    return sess
-
 
 def _last_dim(shape) -> int | None:
     d = shape[-1] if shape else None

@@ -22,7 +22,8 @@ import numpy as np
 from sonic_deploy.inputs.base import ReferenceFrames
 from sonic_deploy.policy.contract import (INPUT_ENCODER, INPUT_PROPRIO, OUTPUT_ACTIONS, OUTPUT_TOKENS, ContractError,
                                           PolicyContract, METADATA_KEY)
-from sonic_deploy.policy.runner import PolicyRunner, make_session
+from sonic_deploy.policy.runner import PolicyRunner
+from sonic_deploy.policy.session import make_session
 from sonic_deploy.robots.base import RobotState
 from sonic_deploy.robots.g1 import G1, RobotSpec
 

@@ -45,7 +45,7 @@ from torch import nn
 
 from sonic_deploy.policy.contract import (ENCODERS, INPUT_ENCODER, INPUT_PROPRIO, INPUT_RESIDUAL, METADATA_KEY,
                                           OUTPUT_ACTIONS, OUTPUT_TOKENS, PolicyContract, TermSpec)
-from sonic_deploy.policy.runner import make_session
+from sonic_deploy.policy.session import make_session
 from sonic_deploy.policy.tokens import INPUT_TOKENS
 from sonic_deploy.utils.atomic import atomic_path
 from sonic_train.eval.common import EvalError, config_hash, version

@@ -9,7 +9,8 @@ import pytest
 from sonic_deploy.cli.deploy import main as deploy_main
 from sonic_deploy.policy.contract import METADATA_KEY
 from sonic_deploy.policy.quantize import parity, quantize_policy
-from sonic_deploy.policy.runner import PolicyRunner, resolve_providers
+from sonic_deploy.policy.runner import PolicyRunner
+from sonic_deploy.policy.session import resolve_providers
 from sonic_deploy.policy.testing import default_contract, write_mlp_policy
 
 
