@@ -30,6 +30,7 @@ from sonic_deploy.control.remote import RemoteState
 from sonic_deploy.inputs.motion_player import MotionPlayer
 from sonic_deploy.inputs.motion_stream import MotionStreamInput
 from sonic_deploy.inputs.smpl_stream import SmplStream
+from sonic_deploy.inputs.timeline import Timeline
 from sonic_deploy.inputs.token_stream import TokenStreamInput
 from sonic_deploy.inputs.velocity import StickVelocity, TwistVelocity, VelocityMux
 from sonic_deploy.inputs.vr_teleop import TeleopInput
@@ -376,40 +377,3 @@ def _isatty(stream) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):
         return False
-
-
-class Timeline:
-    """Wraps a motion player: clip time = anchor + rate (t - t_anchor), so pause (rate 0), resume and speed changes
-    continue from where the clip is instead of jumping; joint velocities scale with the rate."""
-
-    def __init__(self, player, name: str = ""):
-        self.player = player
-        self.name = name
-        self.provides = player.provides
-        player.speed = 1.0
-        self.rate, self.speed = 1.0, 1.0
-        self._t_anchor = self._c_anchor = 0.0
-        self._t_last = 0.0
-
-    def start(self, state, now: float) -> None:
-        self.player.start(state, now)
-        self._t_anchor = self._c_anchor = self._t_last = 0.0
-
-    def stamp(self, now: float) -> float:
-        return self.player.stamp(now)
-
-    def clip_time(self, t):
-        return self._c_anchor + self.rate * (t - self._t_anchor)
-
-    def set_rate(self, rate: float) -> None:
-        self._c_anchor = float(self.clip_time(self._t_last))
-        self._t_anchor = self._t_last
-        self.rate = rate
-
-    def frames(self, times, state=None):
-        times = np.atleast_1d(np.asarray(times, np.float64))
-        self._t_last = float(times[0])
-        fr = self.player.frames(self.clip_time(times), state)
-        if fr.joint_vel is not None:
-            fr.joint_vel = fr.joint_vel * self.rate
-        return fr
