@@ -102,7 +102,7 @@ class TrackingEnv:
     # ------------------------------------------------------------------ reset
     def _place_on_reference(self, env_ids: torch.Tensor) -> None:
         ref = self.command.frames(self.command.clip_ids[env_ids], self.command.times[env_ids])
-        args = (ref.root_pos_w, ref.root_quat_w, ref.body_lin_vel_w[:, 0], ref.body_ang_vel_w[:, 0], ref.joint_pos,
+        args = (ref.root_pos, ref.root_quat, ref.body_lin_vel_w[:, 0], ref.body_ang_vel_w[:, 0], ref.joint_pos,
                 ref.joint_vel)
         t0 = time.perf_counter()
         self.backend.reset_envs(env_ids, *args)

@@ -45,7 +45,7 @@ class EvalVideoRecorder:
     def _frame(self, tenv, e: int) -> np.ndarray:
         ref = tenv.command.ref
         if self.ghost:
-            self.renderer.pose_ghost(ref.root_pos_w[e].cpu().numpy(), ref.root_quat_w[e].cpu().numpy(),
+            self.renderer.pose_ghost(ref.root_pos[e].cpu().numpy(), ref.root_quat[e].cpu().numpy(),
                                      ref.joint_pos[e].cpu().numpy())
         return self.renderer.render(self.backend.datas[e], ghost=self.ghost)
 

@@ -55,9 +55,7 @@ class FakeCommand:
         def rep(x):
             return None if x is None else x.unsqueeze(1).expand(x.shape[0], num_frames, *x.shape[1:])
         r = self.ref
-        return ReferenceFrame(**{k: rep(getattr(r, k)) for k in ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w",
-                                                                   "body_lin_vel_w", "body_ang_vel_w", "smpl_joints",
-                                                                   "vr_pos", "vr_quat")})
+        return ReferenceFrame(**{k: rep(getattr(r, k)) for k in ReferenceFrame.FIELDS})
 
     def time_left(self) -> torch.Tensor:
         return torch.full((self.ref.joint_pos.shape[0],), self._time_left)

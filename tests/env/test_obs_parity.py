@@ -77,12 +77,11 @@ def test_training_and_deploy_observations_agree():
 
 
 def test_reference_interpolated_between_frames_agrees():
-    """A clip sampled between its frames: training's command (LazyReferenceFrame, slerp) and the deploy motion
-    player give the same pelvis orientation, joint reference and anchor-orientation observation. Frames 30 deg
+    """A clip sampled between its frames: training's command (ReferenceFrame.interpolated, slerp) and the deploy
+    motion player give the same pelvis orientation, joint reference and anchor-orientation observation. Frames 30 deg
     apart about changing axes, so a normalised lerp (about 1e-3 off at mid-frame) would fail."""
     from sonic_deploy.inputs.motion_player import MotionPlayer
     from sonic_deploy.motion.clip import MotionClip
-    from sonic_train.envs.managers.command_manager import LazyReferenceFrame
 
     rng = np.random.default_rng(3)
     T, fps = 12, 50.0
@@ -101,11 +100,11 @@ def test_reference_interpolated_between_frames_agrees():
 
     i0, i1, w = clip.frame_at(times)
     data = {k: torch.as_tensor(getattr(clip, k), dtype=torch.float64) for k in ("joint_pos", "body_quat_w")}
-    lazy = LazyReferenceFrame(data, torch.as_tensor(i0)[None], torch.as_tensor(i1)[None], torch.as_tensor(w)[None])
-    root_t = lazy.root_quat_w[0].numpy()
+    ref = ReferenceFrame.interpolated(data, *(torch.as_tensor(a)[None] for a in (i0, i1, w)))
+    root_t = ref.root_quat[0].numpy()
     sign = np.sign(np.sum(root_t * fr.root_quat, axis=-1, keepdims=True))  # q and -q: the same rotation
     np.testing.assert_allclose(fr.root_quat, sign * root_t, atol=TOL)
-    np.testing.assert_allclose(fr.joint_pos, lazy.joint_pos[0].numpy(), atol=TOL)
+    np.testing.assert_allclose(fr.joint_pos, ref.joint_pos[0].numpy(), atol=TOL)
 
     robot_q = _quat(rng, ())
     deploy = D.command_anchor_ori_future(robot_q, fr.root_quat)

@@ -65,8 +65,8 @@ def test_future_joint_terms_and_layout():
 def test_smpl_and_vr_in_reference_heading_frame():
     ref_state = make_state(quat=yaw_q(math.pi / 2))
     ref = ref_from_state(ref_state)
-    ref.smpl_joints = ref.root_pos_w[:, None].expand(-1, 24, 3) + torch.tensor([1.0, 0.0, 0.5])
-    ref.vr_pos = ref.root_pos_w[:, None].expand(-1, 3, 3) + torch.tensor([0.0, 1.0, 0.0])
+    ref.smpl_joints = ref.root_pos[:, None].expand(-1, 24, 3) + torch.tensor([1.0, 0.0, 0.5])
+    ref.vr_pos = ref.root_pos[:, None].expand(-1, 3, 3) + torch.tensor([0.0, 1.0, 0.0])
     env = make_env(make_state(), ref)
     smpl = O.smpl_joints_future(env, 2, 0.1).reshape(2, 24, 3)
     # world +x in a frame yawed +90 deg is (0, -1, 0)

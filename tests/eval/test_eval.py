@@ -89,7 +89,7 @@ def test_headless_video_with_ghost(tiny_run, tmp_path):
     assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 0.5  # the robot moves
     data = ev.tenv.backend.datas[0]
     ref = ev.tenv.command.ref
-    rec.renderer.pose_ghost(ref.root_pos_w[0].numpy(), ref.root_quat_w[0].numpy(), ref.joint_pos[0].numpy())
+    rec.renderer.pose_ghost(ref.root_pos[0].numpy(), ref.root_quat[0].numpy(), ref.joint_pos[0].numpy())
     with_ghost = rec.renderer.render(data, ghost=True).astype(int)
     without = rec.renderer.render(data, ghost=False).astype(int)
     changed = (np.abs(with_ghost - without).sum(-1) > 30).mean()

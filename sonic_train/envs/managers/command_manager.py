@@ -14,9 +14,7 @@ import numpy as np
 import torch
 
 from sonic_train.envs.managers.base import print_table
-from sonic_train.envs.mdp.math import quat_slerp
-
-_QUAT_KEYS = ("body_quat_w", "vr_quat")
+from sonic_train.envs.mdp.state import ReferenceFrame
 
 
 class MotionCommand:
@@ -53,26 +51,26 @@ class MotionCommand:
         self.clip_ids = torch.zeros(n, dtype=torch.long, device=dev)
         self.times = torch.zeros(n, device=dev)
         self.start_times = torch.zeros(n, device=dev)
-        self._ref: LazyReferenceFrame | None = None
-        self._future: dict[tuple[int, float], LazyReferenceFrame] = {}
+        self._ref: ReferenceFrame | None = None
+        self._future: dict[tuple[int, float], ReferenceFrame] = {}
         # per-clip episode outcomes since the last adaptive-resampling update
         self.episode_counts = torch.zeros(len(library), device=dev)
         self.failure_counts = torch.zeros(len(library), device=dev)
 
     # ------------------------------------------------------------------ lookup
-    def frames(self, clip_ids: torch.Tensor, times: torch.Tensor) -> "LazyReferenceFrame":
+    def frames(self, clip_ids: torch.Tensor, times: torch.Tensor) -> ReferenceFrame:
         """Reference at ``times`` (any shape S, seconds, clamped to each clip) of ``clip_ids`` (shape S).
 
         Fields are blended on first access only (a future window needs a few of them)."""
         return self._frames(times, self.fps[clip_ids], self._last[clip_ids], self.offsets[clip_ids])
 
-    def _frames(self, times: torch.Tensor, fps: torch.Tensor, last: torch.Tensor, off: torch.Tensor):
+    def _frames(self, times: torch.Tensor, fps: torch.Tensor, last: torch.Tensor, off: torch.Tensor) -> ReferenceFrame:
         """Frame indices and blend weights for ``times``; ``fps``/``last``/``off`` broadcast against it."""
         f = torch.minimum(torch.clamp(times * fps, min=0.0), last)
         i0 = torch.floor(f)
         alpha = f - i0
         i1 = torch.minimum(i0 + 1.0, last)
-        return LazyReferenceFrame(self.data, (i0 + off).long(), (i1 + off).long(), alpha)
+        return ReferenceFrame.interpolated(self.data, (i0 + off).long(), (i1 + off).long(), alpha)
 
     def _per_env(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """fps, last frame index and offset of each env's clip (gathered once per step)."""
@@ -82,13 +80,13 @@ class MotionCommand:
         return self._clip_cache
 
     @property
-    def ref(self) -> "LazyReferenceFrame":
+    def ref(self) -> ReferenceFrame:
         """The reference at the current time of each env (cached until the next step or reset)."""
         if self._ref is None:
             self._ref = self._frames(self.times, *self._per_env())
         return self._ref
 
-    def future(self, num_frames: int, dt: float) -> "LazyReferenceFrame":
+    def future(self, num_frames: int, dt: float) -> ReferenceFrame:
         """Frames at t + k dt, k = 0..F-1: fields shaped [N, F, ...] (cached per (F, dt) until the next step)."""
         key = (int(num_frames), float(dt))
         if key not in self._future:
@@ -165,44 +163,3 @@ class MotionCommand:
         return print_table(f"Motion command ({len(self.library)} clips)", ["clip", "duration s", "weight"], rows,
                            self.quiet)
 
-
-class LazyReferenceFrame:
-    """A :class:`ReferenceFrame` whose fields are interpolated when first read (then cached)."""
-
-    FIELDS = ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w",
-              "smpl_joints", "vr_pos", "vr_quat")
-
-    def __init__(self, data: dict[str, torch.Tensor], i0: torch.Tensor, i1: torch.Tensor, alpha: torch.Tensor):
-        self._data, self._i0, self._i1, self._alpha = data, i0, i1, alpha
-        self._cache: dict[str, torch.Tensor] = {}
-
-    def _blend(self, key: str, arr: torch.Tensor) -> torch.Tensor:
-        shape = self._i0.shape + arr.shape[1:]
-        a0 = arr.index_select(0, self._i0.reshape(-1)).reshape(shape)
-        a1 = arr.index_select(0, self._i1.reshape(-1)).reshape(shape)
-        w = self._alpha.reshape(self._alpha.shape + (1,) * (a0.dim() - self._alpha.dim()))
-        return quat_slerp(a0, a1, w) if key in _QUAT_KEYS else a0 + (a1 - a0) * w
-
-    def __getattr__(self, key: str):
-        if key.startswith("_") or key not in self.FIELDS:
-            raise AttributeError(key)
-        if key not in self._cache:
-            arr = self._data.get(key)
-            self._cache[key] = None if arr is None else self._blend(key, arr)
-        return self._cache[key]
-
-    @property
-    def root_pos_w(self) -> torch.Tensor:
-        if "body_pos_w" in self._cache:
-            return self._cache["body_pos_w"][..., 0, :]
-        if "_root_pos" not in self._cache:
-            self._cache["_root_pos"] = self._blend("body_pos_w", self._data["body_pos_w"][:, 0])
-        return self._cache["_root_pos"]
-
-    @property
-    def root_quat_w(self) -> torch.Tensor:
-        if "body_quat_w" in self._cache:
-            return self._cache["body_quat_w"][..., 0, :]
-        if "_root_quat" not in self._cache:
-            self._cache["_root_quat"] = self._blend("body_quat_w", self._data["body_quat_w"][:, 0])
-        return self._cache["_root_quat"]

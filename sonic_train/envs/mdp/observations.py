@@ -25,12 +25,12 @@ def _default_joint_pos(env) -> torch.Tensor:
 
 def ref_root_rot(env) -> torch.Tensor:
     """[N, 3, 3] rotation matrix of the reference pelvis at t."""
-    return step_cached(env, "ref_root_rot", lambda: quat_to_matrix(env.command.ref.root_quat_w))
+    return step_cached(env, "ref_root_rot", lambda: quat_to_matrix(env.command.ref.root_quat))
 
 
 def ref_root_yaw_rot(env) -> torch.Tensor:
     """[N, 3, 3] R_z(heading of the reference pelvis at t)."""
-    return step_cached(env, "ref_root_yaw_rot", lambda: yaw_matrix(yaw_of(env.command.ref.root_quat_w)))
+    return step_cached(env, "ref_root_yaw_rot", lambda: yaw_matrix(yaw_of(env.command.ref.root_quat)))
 
 
 # ----------------------------------------------------------------------------- policy (proprioception)
@@ -84,7 +84,7 @@ def command_joint_vel_future(env, num_future_frames: int = 10, future_dt: float 
 def command_anchor_ori_future(env, num_future_frames: int = 10, future_dt: float = 0.1) -> torch.Tensor:
     """[F*6] 6D of R_robot_pelvis^T R_ref_pelvis(t + k dt), frame-major."""
     f = _future(env, num_future_frames, future_dt)
-    rel = quat_inv_mul(env.state.root_quat_w.unsqueeze(1), f.root_quat_w)
+    rel = quat_inv_mul(env.state.root_quat_w.unsqueeze(1), f.root_quat)
     return quat_to_6d(rel).reshape(env.num_envs, -1)
 
 
@@ -94,7 +94,7 @@ def smpl_joints_future(env, num_future_frames: int = 10, future_dt: float = 0.1)
     ref = env.command.ref
     if f.smpl_joints is None:
         raise KeyError("smpl_joints_future: the motion library has no SMPL joints")
-    d = (f.smpl_joints - ref.root_pos_w[:, None, None, :]).reshape(env.num_envs, -1, 3)
+    d = (f.smpl_joints - ref.root_pos[:, None, None, :]).reshape(env.num_envs, -1, 3)
     return matrix_apply_inverse(ref_root_yaw_rot(env), d).reshape(env.num_envs, -1)
 
 
@@ -103,7 +103,7 @@ def vr_3point_pos(env) -> torch.Tensor:
     ref = env.command.ref
     if ref.vr_pos is None:
         raise KeyError("vr_3point_pos: the motion library has no VR targets")
-    d = ref.vr_pos - ref.root_pos_w[:, None, :]
+    d = ref.vr_pos - ref.root_pos[:, None, :]
     return matrix_apply_inverse(ref_root_yaw_rot(env), d).reshape(env.num_envs, -1)
 
 
@@ -112,7 +112,7 @@ def vr_3point_ori(env) -> torch.Tensor:
     ref = env.command.ref
     if ref.vr_quat is None:
         raise KeyError("vr_3point_ori: the motion library has no VR targets")
-    yaw = yaw_quat(ref.root_quat_w)[:, None, :]
+    yaw = yaw_quat(ref.root_quat)[:, None, :]
     return quat_to_6d(quat_inv_mul(yaw, ref.vr_quat)).reshape(env.num_envs, -1)
 
 
@@ -143,7 +143,7 @@ def joint_pos_error(env) -> torch.Tensor:
 def anchor_pos_error_b(env) -> torch.Tensor:
     """[3] R_pelvis^T (p_ref_pelvis(t) - p_pelvis)."""
     s = env.state
-    return matrix_apply_inverse(s.root_rot, env.command.ref.root_pos_w - s.root_pos_w)
+    return matrix_apply_inverse(s.root_rot, env.command.ref.root_pos - s.root_pos_w)
 
 
 def body_pos_error_b(env, body_names: list[str]) -> torch.Tensor:
@@ -151,10 +151,10 @@ def body_pos_error_b(env, body_names: list[str]) -> torch.Tensor:
     s, ref = env.state, env.command.ref
     ids = s.body_ids(body_names)
     robot = s.body_pos_b.index_select(1, ids)
-    target = matrix_apply_inverse(ref_root_rot(env), ref.body_pos_w.index_select(1, ids) - ref.root_pos_w[:, None])
+    target = matrix_apply_inverse(ref_root_rot(env), ref.body_pos_w.index_select(1, ids) - ref.root_pos[:, None])
     return (target - robot).reshape(env.num_envs, -1)
 
 
 def anchor_ori_error(env) -> torch.Tensor:
     """[6] 6D of R_pelvis^T R_ref_pelvis(t)."""
-    return quat_to_6d(quat_inv_mul(env.state.root_quat_w, env.command.ref.root_quat_w))
+    return quat_to_6d(quat_inv_mul(env.state.root_quat_w, env.command.ref.root_quat))

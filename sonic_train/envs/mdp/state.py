@@ -7,7 +7,7 @@ from functools import cached_property
 
 import torch
 
-from sonic_train.envs.mdp.math import matrix_apply_inverse, quat_to_matrix
+from sonic_train.envs.mdp.math import matrix_apply_inverse, quat_slerp, quat_to_matrix
 
 _BODY_LOOKUP: dict[tuple[str, ...], dict[str, int]] = {}
 _BODY_IDS: dict[tuple[tuple[str, ...], tuple[str, ...], torch.device], torch.Tensor] = {}
@@ -117,24 +117,72 @@ class RobotState:
         return RobotState(**kw)
 
 
-@dataclass
 class ReferenceFrame:
-    """Reference motion at one time per env (leading dims [N] or [N, F]); bodies in the clip's body order."""
+    """Reference motion at one time per env (leading dims [N] or [N, F]); bodies in the clip's body order.
 
-    joint_pos: torch.Tensor
-    joint_vel: torch.Tensor
-    body_pos_w: torch.Tensor
-    body_quat_w: torch.Tensor
-    body_lin_vel_w: torch.Tensor
-    body_ang_vel_w: torch.Tensor
-    smpl_joints: torch.Tensor | None = None  # [..., 24, 3]
-    vr_pos: torch.Tensor | None = None  # [..., 3, 3] head, left wrist, right wrist
-    vr_quat: torch.Tensor | None = None  # [..., 3, 4]
+    Field names are the deploy side's (``sonic_deploy.inputs.base.ReferenceFrames``) where they mean the same:
+    ``joint_pos``, ``joint_vel``, ``root_pos``/``root_quat`` (the pelvis, world), ``body_pos_w``, ``smpl_joints``,
+    ``vr_pos``, ``vr_quat``. Made from tensors, or by :meth:`interpolated` from a motion table: then each field is
+    blended from its two nearest frames when first read and kept (a future window needs a few of them).
+    """
+
+    FIELDS = ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w",
+              "smpl_joints", "vr_pos", "vr_quat")
+
+    def __init__(self, joint_pos: torch.Tensor, joint_vel: torch.Tensor, body_pos_w: torch.Tensor,
+                 body_quat_w: torch.Tensor, body_lin_vel_w: torch.Tensor, body_ang_vel_w: torch.Tensor,
+                 smpl_joints: torch.Tensor | None = None,  # [..., 24, 3]
+                 vr_pos: torch.Tensor | None = None,  # [..., 3, 3] head, left wrist, right wrist
+                 vr_quat: torch.Tensor | None = None):  # [..., 3, 4]
+        self._table = None
+        self.joint_pos, self.joint_vel = joint_pos, joint_vel
+        self.body_pos_w, self.body_quat_w = body_pos_w, body_quat_w
+        self.body_lin_vel_w, self.body_ang_vel_w = body_lin_vel_w, body_ang_vel_w
+        self.smpl_joints, self.vr_pos, self.vr_quat = smpl_joints, vr_pos, vr_quat
+
+    @classmethod
+    def interpolated(cls, data: dict[str, torch.Tensor], i0: torch.Tensor, i1: torch.Tensor,
+                     alpha: torch.Tensor) -> "ReferenceFrame":
+        """The frame between rows ``i0`` and ``i1`` (any shape S) of ``data``'s [T, ...] arrays at weight ``alpha``
+        (shape S): positions and velocities linearly, orientations by slerp; a field ``data`` lacks is None."""
+        frame = cls.__new__(cls)
+        frame._table = (data, i0, i1, alpha)
+        return frame
+
+    def _blend(self, key: str, arr: torch.Tensor) -> torch.Tensor:
+        _, i0, i1, alpha = self._table
+        shape = i0.shape + arr.shape[1:]
+        a0 = arr.index_select(0, i0.reshape(-1)).reshape(shape)
+        a1 = arr.index_select(0, i1.reshape(-1)).reshape(shape)
+        w = alpha.reshape(alpha.shape + (1,) * (a0.dim() - alpha.dim()))
+        return quat_slerp(a0, a1, w) if key in _QUAT_FIELDS else a0 + (a1 - a0) * w
+
+    def __getattr__(self, key: str):
+        """A field of an interpolated frame not read yet (attributes already set never come here)."""
+        if key.startswith("_") or key not in self.FIELDS or self.__dict__.get("_table") is None:
+            raise AttributeError(key)
+        arr = self._table[0].get(key)
+        value = None if arr is None else self._blend(key, arr)
+        setattr(self, key, value)
+        return value
 
     @property
-    def root_pos_w(self) -> torch.Tensor:
-        return self.body_pos_w[..., 0, :]
+    def root_pos(self) -> torch.Tensor:
+        """[..., 3] pelvis position (world); of an interpolated frame, blended alone unless all bodies were."""
+        if self._table is None or "body_pos_w" in self.__dict__:
+            return self.body_pos_w[..., 0, :]
+        if "_root_pos" not in self.__dict__:
+            self._root_pos = self._blend("body_pos_w", self._table[0]["body_pos_w"][:, 0])
+        return self._root_pos
 
     @property
-    def root_quat_w(self) -> torch.Tensor:
-        return self.body_quat_w[..., 0, :]
+    def root_quat(self) -> torch.Tensor:
+        """[..., 4] pelvis orientation (world, wxyz); of an interpolated frame, blended alone unless all bodies were."""
+        if self._table is None or "body_quat_w" in self.__dict__:
+            return self.body_quat_w[..., 0, :]
+        if "_root_quat" not in self.__dict__:
+            self._root_quat = self._blend("body_quat_w", self._table[0]["body_quat_w"][:, 0])
+        return self._root_quat
+
+
+_QUAT_FIELDS = ("body_quat_w", "vr_quat")
