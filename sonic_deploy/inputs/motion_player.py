@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
-from sonic_deploy.utils.rotations import quat_mul, quat_slerp, yaw_of
+from sonic_deploy.utils.rotations import quat_mul, quat_slerp, slerp_pairs, slerp_rows, yaw_of
 from sonic_deploy.utils.easing import smoothstep
 
 
@@ -72,6 +72,32 @@ class MotionPlayer:
             self._vr_q = quat_mul(np.broadcast_to(self._yaw_q, c.vr_quat.shape), c.vr_quat)
         else:
             self._vr_p = self._vr_q = None
+        self._tables()
+
+    def _tables(self) -> None:
+        """Per-frame tables for :meth:`frames`: every linearly interpolated field side by side in one float64 row
+        (value, and the difference to the next frame in the field's own dtype, as ``a0 + w * (a1 - a0)`` computes
+        it; zero at the last frame), and the slerp pairs of the quaternions, so one step's sampling is a gather
+        per table."""
+        c = self.clip
+        fields = [c.joint_pos, c.joint_vel, self._root_p, self._body_p]
+        fields += [self._smpl] if self._smpl is not None else []
+        fields += [self._vr_p] if self._vr_p is not None else []
+        t = len(c.joint_pos)
+        vals, diffs, self._cols = [], [], []
+        off = 0
+        for f in fields:
+            f = np.asarray(f)
+            d = np.zeros_like(f)
+            d[:-1] = f[1:] - f[:-1]
+            vals.append(f.reshape(t, -1).astype(np.float64))
+            diffs.append(d.reshape(t, -1).astype(np.float64))
+            self._cols.append((slice(off, off + vals[-1].shape[1]), f.shape[1:]))
+            off += vals[-1].shape[1]
+        self._lin = np.concatenate(vals, axis=1)
+        self._dlin = np.concatenate(diffs, axis=1)
+        self._root_pairs = slerp_pairs(self._root_q)
+        self._vr_pairs = slerp_pairs(self._vr_q) if self._vr_q is not None else None
 
     def stamp(self, now: float) -> float:
         return now
@@ -91,25 +117,40 @@ class MotionPlayer:
         return p @ self._rot.T + self._offset
 
     def frames(self, times: np.ndarray, state=None) -> ReferenceFrames:
-        c = self.clip
         if not hasattr(self, "_root_q"):
             self._rebase()
         times = np.atleast_1d(np.asarray(times, np.float64))
-        i0, i1, w = c.frame_at(self.clip_time(times))
-        qj = self._lerp(c.joint_pos, i0, i1, w)
-        dqj = self._lerp(c.joint_vel, i0, i1, w) * self.speed
-        root_q = quat_slerp(self._root_q[i0], self._root_q[i1], w[:, None])
+        i0, w = self._sample(times)
+        w1 = w[:, None]
+        lin = self._lin[i0]
+        lin += w1 * self._dlin[i0]  # a0 + w (a1 - a0) for every field at once
+        fields = [lin[:, sl].reshape((-1,) + shape) for sl, shape in self._cols]
+        qj, dqj, root_p, body_p = fields[:4]
+        dqj = dqj * self.speed
+        root_q = slerp_rows(self._root_pairs[i0], w1)
         if self.blend_time > 0 and times[0] < self.blend_time:
             a = smoothstep(times / self.blend_time)[:, None]
             qj = (1 - a) * self._q0 + a * qj
             dqj = a * dqj
             root_q = _nlerp(np.broadcast_to(self._quat0, root_q.shape), root_q, a)
-        fr = ReferenceFrames(times=times, joint_pos=qj, joint_vel=dqj, root_pos=self._lerp(self._root_p, i0, i1, w),
-                             root_quat=root_q, body_pos_w=self._lerp(self._body_p, i0, i1, w),
-                             body_names=self.body_names)
+        fr = ReferenceFrames(times=times, joint_pos=qj, joint_vel=dqj, root_pos=root_p, root_quat=root_q,
+                             body_pos_w=body_p, body_names=self.body_names)
+        k = 4
         if self._smpl is not None:
-            fr.smpl_joints = self._lerp(self._smpl, i0, i1, w)
+            fr.smpl_joints = fields[k]
+            k += 1
         if self._vr_p is not None:
-            fr.vr_pos = self._lerp(self._vr_p, i0[:1], i1[:1], w[:1])[0]
-            fr.vr_quat = quat_slerp(self._vr_q[i0[0]], self._vr_q[i1[0]], np.full((3, 1), w[0]))
+            fr.vr_pos = fields[k][0]
+            fr.vr_quat = slerp_rows(self._vr_pairs[i0[0]], np.full((3, 1), w[0]))
         return fr
+
+    def _sample(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`clip_time` and the clip's ``frame_at`` without ``i1`` (the tables hold the next frame's
+        difference): frame index and blend weight per time."""
+        c = self.clip
+        tc = times * self.speed
+        d = c.duration
+        tc = np.mod(tc, d) if (self.loop and d > 0) else np.clip(tc, 0.0, d)
+        f = np.clip(tc * c.fps, 0.0, len(self._lin) - 1)
+        i0 = np.floor(f).astype(np.int64)
+        return i0, f - i0

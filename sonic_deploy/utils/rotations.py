@@ -130,3 +130,31 @@ def quat_slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     wb = np.where(small, t, np.sin(t * theta) / safe)
     q = wa * a + wb * b
     return q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), 1e-9)
+
+
+def slerp_pairs(q: np.ndarray) -> np.ndarray:
+    """The t-independent part of :func:`quat_slerp` for each consecutive pair of a sequence along axis 0 (frame i with
+    frame i + 1, the last with itself): [T, ..., 11] = a (4), b on a's side (4), theta, max(sin theta, 1e-6),
+    sin theta < 1e-6 (1.0 / 0.0). A clip sampled at a few times per control step then costs one gather and the
+    t-dependent terms (:func:`slerp_rows`), with the same values as :func:`quat_slerp`."""
+    a = np.asarray(q, np.float64)
+    b = np.concatenate([a[1:], a[-1:]], axis=0)
+    dot = np.sum(a * b, axis=-1, keepdims=True)
+    b = np.where(dot < 0, -b, b)
+    dot = np.minimum(np.abs(dot), 1.0)
+    theta = np.arccos(dot)
+    s = np.sin(theta)
+    return np.concatenate([a, b, theta, np.maximum(s, 1e-6), (s < 1e-6).astype(np.float64)], axis=-1)
+
+
+def slerp_rows(rows: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """:func:`quat_slerp` from gathered :func:`slerp_pairs` rows; ``t`` broadcasts as [..., 1]."""
+    theta, safe = rows[..., 8:9], rows[..., 9:10]
+    wa = np.sin((1.0 - t) * theta) / safe
+    wb = np.sin(t * theta) / safe
+    small = rows[..., 10:11] > 0.5
+    if small.any():
+        wa = np.where(small, 1.0 - t, wa)
+        wb = np.where(small, t, wb)
+    q = wa * rows[..., 0:4] + wb * rows[..., 4:8]
+    return q / np.maximum(np.sqrt(np.add.reduce(q * q, axis=-1, keepdims=True)), 1e-9)
