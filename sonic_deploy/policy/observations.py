@@ -72,6 +72,29 @@ def command_anchor_ori_future(robot_pelvis_quat: np.ndarray, ref_pelvis_quat: np
     return six.reshape(six.shape[:-3] + (-1,))
 
 
+# products q_i q_j (index 4 i + j) in R(q)'s columns 0 and 1: entry = K - 2 (A + sign B), K = 1 on the diagonal
+_COL_A = np.array([10, 6, 7, 6, 5, 11])
+_COL_B = np.array([15, 3, 2, 3, 15, 1])
+_COL_SIGN = np.array([1.0, 1.0, -1.0, -1.0, 1.0, 1.0])
+_COL_DIAG = np.array([0, 4])
+
+
+def command_anchor_ori_future_one(robot_pelvis_quat: np.ndarray, ref_pelvis_quat: np.ndarray) -> np.ndarray:
+    """:func:`command_anchor_ori_future` for one robot quaternion [4] and the reference frames [F, 4], the same
+    values with a handful of numpy calls (the deploy step's path): the reference columns from one table of
+    products, R_robot in plain floats."""
+    q = np.asarray(ref_pelvis_quat, np.float64)
+    qq = (q[:, :, None] * q[:, None, :]).reshape(-1, 16)
+    cols = qq[:, _COL_A] + qq[:, _COL_B] * _COL_SIGN  # a - b is a + (-b) exactly
+    cols *= 2
+    cols[:, _COL_DIAG] = 1 - cols[:, _COL_DIAG]
+    w, x, y, z = (float(v) for v in robot_pelvis_quat)
+    r = np.array([[[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+                   [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+                   [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]]])
+    return (cols.reshape(-1, 2, 3) @ r).reshape(-1)
+
+
 def smpl_joints_future(ref_pelvis_pos: np.ndarray, ref_pelvis_quat: np.ndarray, smpl_joints: np.ndarray) -> np.ndarray:
     """[F*72] R_yaw(ref pelvis at t)^T (p_smpl(t + k dt) - p_ref_pelvis(t)). pos [..., 3], quat [..., 4], smpl [..., F, 24, 3]."""
     d = np.asarray(smpl_joints, np.float64) - ref_pelvis_pos[..., None, None, :]
@@ -113,3 +136,42 @@ class History:
             self.buf[:] = value
             self.filled = True
         return self.buf.reshape(-1)
+
+
+class GroupHistory:
+    """One input vector's terms with their histories, kept as the float32 vector itself: each term's block is
+    :class:`History`'s layout (its last ``history`` values oldest first; a fresh history holds the first value
+    throughout), and one push shifts every block and writes the newest values with a single gather.
+
+    A step writes its terms' scaled float64 values into :attr:`new` (term after term, one value of each) and calls
+    :meth:`push`; the float32 cast happens once there, as the per-term float64 histories cast at the end."""
+
+    def __init__(self, shapes: list[tuple[int, int]]):
+        """``shapes``: (history, dim) of each term, in the vector's order."""
+        self.size = sum(h * d for h, d in shapes)
+        self.new = np.empty(sum(d for _, d in shapes), np.float64)
+        self._src = np.zeros(self.size + len(self.new), np.float32)  # [last vector | this step's values]
+        shift, fill = [], []
+        off = new = 0
+        for h, d in shapes:
+            block = np.arange(h * d).reshape(h, d)
+            src = off + block + d  # each value from the next-newer slot ...
+            src[-1] = self.size + new + np.arange(d)  # ... the newest from this step's values
+            shift.append(src.reshape(-1))
+            fill.append(np.broadcast_to(src[-1], (h, d)).reshape(-1))
+            off, new = off + h * d, new + d
+        self._shift = np.concatenate(shift) if shift else np.zeros(0, np.int64)
+        self._fill = np.concatenate(fill) if fill else np.zeros(0, np.int64)
+        self.filled = False
+
+    def reset(self) -> None:
+        self.filled = False
+
+    def push(self) -> np.ndarray:
+        """Append :attr:`new` and return the vector, [1, size] float32 (a new array)."""
+        src = self._src
+        src[self.size:] = self.new
+        out = src.take(self._shift if self.filled else self._fill)
+        src[:self.size] = out
+        self.filled = True
+        return out[None]

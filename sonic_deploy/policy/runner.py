@@ -79,12 +79,14 @@ class PolicyRunner:
                 off += t.size
         self.future_times = np.arange(c.future_frames) * c.future_dt
         self.tokens: np.ndarray | None = None
+        self._plans: dict[str, _GroupPlan] = {}  # per input group: its history and term views (built on first use)
         self.reset()
 
     # --- controller interface -------------------------------------------------------------------------
     def reset(self) -> None:
         self.last_action = np.zeros(self.spec.num_joints)
-        self._hist: dict[str, ob.History] = {}
+        for plan in self._plans.values():
+            plan.history.reset()  # the first value after a reset fills the histories again
 
     def reference_times(self, t: float) -> np.ndarray:
         return t + self.future_times
@@ -117,22 +119,50 @@ class PolicyRunner:
         raise KeyError(name)
 
     def _group(self, group: str, terms, state, frames) -> np.ndarray:
-        """One input vector: each term's scaled value (with history: its :class:`~.observations.History`, the
-        layout training's observation manager keeps) written into its slice, cast to float32 once."""
-        size = sum(t.size for t in terms)
-        out = np.empty(size, np.float64)
-        off = 0
+        """One input vector, [1, size] float32: each term's scaled value written into its slice of the group's
+        :class:`~.observations.GroupHistory` (with history: the layout training's observation manager keeps)."""
+        plan = self._plans.get(group)
+        if plan is None or plan.terms is not terms:
+            plan = self._plan(group, terms)
+        for name, dst, scale in plan.parts:
+            self._write(name, dst, state, frames)
+            if scale is not None:
+                dst *= scale
+        return plan.history.push()
+
+    def _plan(self, group: str, terms) -> "_GroupPlan":
+        """The group's history and each term's view of its new values, built once per group."""
+        hist = ob.GroupHistory([(t.history, t.dim) for t in terms])
+        parts, off = [], 0
         for t in terms:
-            v = self._raw(t.name, state, frames) * self._scales[t.name]
-            if t.history > 1:
-                key = f"{group}/{t.name}"
-                h = self._hist.get(key)
-                if h is None:
-                    h = self._hist[key] = ob.History(t.history, v.shape[-1])
-                v = h.push(v)
-            out[off:off + t.size] = v
-            off += t.size
-        return out.astype(np.float32)[None]
+            scale = self._scales[t.name] if t.name in self._scales else t.scale_array()
+            parts.append((t.name, hist.new[off:off + t.dim], None if (scale == 1.0).all() else scale))  # v * 1 is v
+            off += t.dim
+        plan = self._plans[group] = _GroupPlan(terms, hist, parts)
+        return plan
+
+    def _write(self, name: str, dst: np.ndarray, state, frames) -> None:
+        """Term ``name``'s raw value into ``dst`` (float64): :meth:`_raw`'s values, written in place."""
+        if name == "base_ang_vel":
+            dst[:] = state.imu_gyro
+        elif name == "projected_gravity" and np.shape(state.imu_quat) == (4,):
+            w, x, y, z = (float(v) for v in state.imu_quat)  # ob.projected_gravity in plain floats
+            dst[:] = (2 * (w * y - x * z), -2 * (y * z + w * x), 2 * (x * x + y * y) - 1)
+        elif name == "joint_pos_rel":
+            np.subtract(state.q, self.default, out=dst)
+        elif name == "joint_vel":
+            dst[:] = state.dq
+        elif name == "last_action":
+            dst[:] = self.last_action
+        elif frames is not None and name == "command_joint_pos_future":
+            np.subtract(frames.joint_pos, self.default, out=dst.reshape(np.shape(frames.joint_pos)))
+        elif frames is not None and name == "command_joint_vel_future":
+            dst.reshape(np.shape(frames.joint_vel))[...] = frames.joint_vel
+        elif (frames is not None and name == "command_anchor_ori_future" and np.shape(state.imu_quat) == (4,)
+              and np.ndim(frames.root_quat) == 2):
+            dst[:] = ob.command_anchor_ori_future_one(state.imu_quat, frames.root_quat)
+        else:
+            dst[:] = self._raw(name, state, frames)
 
     def observe(self, state, frames) -> dict[str, np.ndarray]:
         c = self.contract
@@ -159,3 +189,13 @@ class PolicyRunner:
 
     def targets(self, action: np.ndarray) -> np.ndarray:
         return self.default + self.action_scale * action
+
+
+class _GroupPlan:
+    """A group's terms (the contract's list), its history and each term's (name, view of the new values, scale or
+    None where every scale is 1)."""
+
+    __slots__ = ("terms", "history", "parts")
+
+    def __init__(self, terms, history: ob.GroupHistory, parts: list):
+        self.terms, self.history, self.parts = terms, history, parts
