@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from sonic_deploy.control.operator import DEFAULT_KEYS, OperatorQueue, check_keys
 from sonic_deploy.control.remote import RemoteBindings, RemoteWatcher
-from sonic_deploy.control.safety import Fault, LimitWatch, SafetyConfig, check_state, clip_command, soft_limits
+from sonic_deploy.control.safety import (Fault, LimitWatch, SafetyConfig, check_state, clip_command, clip_targets,
+                                         soft_limits)
 from sonic_deploy.control.thermal import ThermalConfig, ThermalMonitor
 from sonic_deploy.inputs.base import ReferenceSource
 from sonic_deploy.inputs.vr_teleop import TeleopConfig
@@ -96,6 +98,8 @@ class Controller:
         self.cfg = (cfg or ControllerConfig()).validate()
         s = self.cfg.safety
         self.damping_kd = np.asarray(s.damping_kd if s.damping_kd is not None else 2.0 * spec.kd, np.float64)
+        # zero velocity and torque targets stay exactly zero through clip_command when every limit is > 0
+        self._zero_feedforward_clips_to_zero = bool((spec.effort_limit > 0).all() and (spec.velocity_limit > 0).all())
         self.lo, self.hi = soft_limits(spec, s.soft_limit_factor or spec.soft_limit_factor)
         self.mode = Mode.PASSIVE
         self.mode_since = 0.0
@@ -290,21 +294,27 @@ class Controller:
             self.last_frames = frames
         inputs = self.policy.observe(state, frames)
         for name, arr in inputs.items():
+            if math.isfinite(float(arr.sum())):  # one reduction; the culprit is looked for only when it fails
+                continue
             bad = ~np.isfinite(arr)
             if bad.any():
                 i = int(np.argmax(bad.reshape(-1)))
                 return self._fail(Fault("nan_observation", None, float(arr.reshape(-1)[i]), now,
                                         f"{name}[{i}] ({self.policy.term_at(name, i)})"), now)
         action = self.policy.infer(inputs)
-        bad = ~np.isfinite(action)
-        if bad.any():
-            i = int(np.argmax(bad))
-            return self._fail(Fault("nan_action", self.spec.joint_names[i], float(action[i]), now), now)
+        if not math.isfinite(float(action.sum())):
+            bad = ~np.isfinite(action)
+            if bad.any():
+                i = int(np.argmax(bad))
+                return self._fail(Fault("nan_action", self.spec.joint_names[i], float(action[i]), now), now)
         self.policy.commit(action)
         self.last_action = action
         n = self.spec.num_joints
-        cmd = JointCommand(q=self.policy.targets(action), dq=np.zeros(n), tau=np.zeros(n),
-                           kp=self.policy.kp.copy(), kd=self.policy.kd.copy())
+        kp = self.policy.kp.copy()
+        q = clip_targets(self.policy.targets(action), kp, state, self.spec, self.lo, self.hi)
+        if self._zero_feedforward_clips_to_zero:  # clip_command's dq and tau: zeros inside +- the limits
+            return JointCommand(q=q, dq=np.zeros(n), tau=np.zeros(n), kp=kp, kd=self.policy.kd.copy())
+        cmd = JointCommand(q=q, dq=np.zeros(n), tau=np.zeros(n), kp=kp, kd=self.policy.kd.copy())
         return clip_command(cmd, state, self.spec, self.lo, self.hi)
 
     # --- faults ---------------------------------------------------------------------------------------

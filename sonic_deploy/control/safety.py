@@ -13,6 +13,7 @@ soft constraint: see :class:`SafetyConfig`), or at once when it is past by more 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,14 +86,19 @@ class LimitWatch:
     def __init__(self, spec: RobotSpec, cfg: SafetyConfig):
         self.spec, self.cfg = spec, cfg
         self.since = np.full(spec.num_joints, np.nan)  # time each joint went past the margin (nan: inside)
+        self._inside = True  # no joint past the margin at the last check (``since`` all nan)
 
     def reset(self) -> None:
         self.since[:] = np.nan
+        self._inside = True
 
     def check(self, q: np.ndarray, now: float) -> Fault | None:
         spec, cfg = self.spec, self.cfg
         over = np.maximum(spec.joint_lower - q, q - spec.joint_upper)
+        if self._inside and over.max() <= cfg.position_margin:
+            return None  # nothing past the margin now or before: nothing to track, no fault
         past = over > cfg.position_margin
+        self._inside = not past.any()
         self.since = np.where(past, np.where(np.isnan(self.since), now, self.since), np.nan)
         held = np.where(past, now - self.since, -np.inf)
         bad = (over > cfg.position_margin_immediate) | (held > cfg.position_persistence + 1e-9)
@@ -111,7 +117,35 @@ def soft_limits(spec: RobotSpec, factor: float) -> tuple[np.ndarray, np.ndarray]
 
 
 def check_state(state: RobotState, spec: RobotSpec, cfg: SafetyConfig, limits: LimitWatch, now: float) -> Fault | None:
-    """Non-finite state, joint position (``limits``), velocity and torque limits, fall."""
+    """Non-finite state, joint position (``limits``), velocity and torque limits, fall. Each check first asks
+    one cheap question (a sum is finite, a maximum is inside its limit) and looks for the culprit only when that
+    fails."""
+    q, dq, quat = state.q, state.dq, state.imu_quat
+    add = np.add.reduce
+    if not math.isfinite(float(add(q)) + float(add(dq)) + float(add(quat)) + float(add(state.imu_gyro))):
+        fault = _nan_state(state, spec, now)  # none when the sum merely overflowed
+        if fault is not None:
+            return fault
+    fault = limits.check(q, now)
+    if fault is not None:
+        return fault
+    vel = np.abs(dq) - cfg.velocity_factor * spec.velocity_limit
+    if vel.max() > 0:
+        i = int(np.argmax(vel))
+        return Fault("joint_velocity_limit", spec.joint_names[i], float(dq[i]), now)
+    trq = np.abs(state.tau) - cfg.torque_factor * spec.effort_limit
+    if not trq.max() <= 0 and (trq > 0).any():  # tau is not checked for nan: a nan joint alone is no fault
+        i = int(np.argmax(trq))
+        return Fault("joint_torque_limit", spec.joint_names[i], float(state.tau[i]), now)
+    w, x, y, z = (float(v) for v in quat)
+    if 1 - 2 * (x * x + y * y) <= math.cos(math.radians(cfg.max_tilt_deg)) + 1e-5:  # near or past the tilt limit
+        tilt = float(tilt_deg(quat))
+        if tilt > cfg.max_tilt_deg:
+            return Fault("fall", None, tilt, now, "pelvis tilt (deg)")
+    return None
+
+
+def _nan_state(state: RobotState, spec: RobotSpec, now: float) -> Fault | None:
     for name in ("q", "dq", "imu_quat", "imu_gyro"):
         arr = getattr(state, name)
         bad = ~np.isfinite(arr)
@@ -119,20 +153,6 @@ def check_state(state: RobotState, spec: RobotSpec, cfg: SafetyConfig, limits: L
             i = int(np.argmax(bad))
             joint = spec.joint_names[i] if name in ("q", "dq") else None
             return Fault("nan_state", joint, float(arr[i]), now, f"non-finite {name}[{i}]")
-    fault = limits.check(state.q, now)
-    if fault is not None:
-        return fault
-    vel = np.abs(state.dq) - cfg.velocity_factor * spec.velocity_limit
-    if (vel > 0).any():
-        i = int(np.argmax(vel))
-        return Fault("joint_velocity_limit", spec.joint_names[i], float(state.dq[i]), now)
-    trq = np.abs(state.tau) - cfg.torque_factor * spec.effort_limit
-    if (trq > 0).any():
-        i = int(np.argmax(trq))
-        return Fault("joint_torque_limit", spec.joint_names[i], float(state.tau[i]), now)
-    tilt = float(tilt_deg(state.imu_quat))
-    if tilt > cfg.max_tilt_deg:
-        return Fault("fall", None, tilt, now, "pelvis tilt (deg)")
     return None
 
 
@@ -140,12 +160,17 @@ def clip_command(cmd: JointCommand, state: RobotState | None, spec: RobotSpec, l
     """Feed-forward inside the effort limit; the P term's torque inside the effort limit (q* within q +- effort / kp);
     then, always last, targets inside the soft limits (a joint measured past its limit is pulled back, never
     chased)."""
-    q = cmd.q
-    if state is not None:
-        with np.errstate(divide="ignore"):
-            reach = np.where(cmd.kp > 0, spec.effort_limit / np.maximum(cmd.kp, 1e-9), np.inf)
-        q = np.clip(q, state.q - reach, state.q + reach)
-    q = np.clip(q, lo, hi)
-    tau = np.clip(cmd.tau, -spec.effort_limit, spec.effort_limit)
-    dq = np.clip(cmd.dq, -spec.velocity_limit, spec.velocity_limit)
+    q = clip_targets(cmd.q, cmd.kp, state, spec, lo, hi)
+    tau = np.minimum(np.maximum(cmd.tau, -spec.effort_limit), spec.effort_limit)
+    dq = np.minimum(np.maximum(cmd.dq, -spec.velocity_limit), spec.velocity_limit)
     return JointCommand(q=q, dq=dq, tau=tau, kp=cmd.kp, kd=cmd.kd, enable=cmd.enable)
+
+
+def clip_targets(q: np.ndarray, kp: np.ndarray, state: RobotState | None, spec: RobotSpec, lo: np.ndarray,
+                 hi: np.ndarray) -> np.ndarray:
+    """:func:`clip_command`'s targets: within q +- effort / kp of the measured position, then the soft limits
+    (minimum of maximum: np.clip's values without its wrapper)."""
+    if state is not None:
+        reach = np.where(kp > 0, spec.effort_limit / np.maximum(kp, 1e-9), np.inf)  # the divisor is >= 1e-9
+        q = np.minimum(np.maximum(q, state.q - reach), state.q + reach)
+    return np.minimum(np.maximum(q, lo), hi)
