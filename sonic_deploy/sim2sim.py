@@ -29,14 +29,17 @@ import numpy as np
 
 from sonic_deploy.config.loader import load_controller_config
 from sonic_deploy.control.controller import Controller, ControllerConfig, Mode
+from sonic_deploy.control.loop import RateLoop
 from sonic_deploy.control.operator import OperatorQueue
 from sonic_deploy.control.remote import RemoteScript
 from sonic_deploy.control.safety import SafetyConfig
 from sonic_deploy.inputs.motion_player import MotionPlayer
 from sonic_deploy.inputs.velocity import VelocitySchedule
+from sonic_deploy.motion import load_clip
 from sonic_deploy.motion.motion_sets import split_of
 from sonic_deploy.policy.base import EmbeddedMotion, VelocityCommanded
 from sonic_deploy.policy.formats import load_policy
+from sonic_deploy.render import GhostRenderer
 from sonic_deploy.robots.base import JointCommand
 from sonic_deploy.robots.g1 import G1, RobotSpec
 from sonic_deploy.robots.mujoco_robot import MujocoRobot
@@ -188,8 +191,6 @@ def travel(root: np.ndarray) -> dict:
 
 
 def _build(policy_path, motion_path, spec, cfg: Sim2SimConfig, robot_position=None):
-    from sonic_deploy.motion import load_clip
-
     clip = player = None
     if motion_path:
         clip = load_clip(motion_path)
@@ -274,8 +275,8 @@ def _set_nice(value: int) -> int | None:
 
 def run_through_dds(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig(), spec: RobotSpec = G1,
                     progress=None):
-    from sonic_deploy.dds.channel import DdsConfig
-    from sonic_deploy.robots.g1_dds import G1DdsRobot
+    from sonic_deploy.dds.channel import DdsConfig  # lazy: cyclonedds (~0.1 s), only for runs through DDS
+    from sonic_deploy.robots.g1_dds import G1DdsRobot  # lazy: cyclonedds, as above
 
     tmp = tempfile.mkdtemp(prefix="sonic_sim2sim_")
     record = os.path.join(tmp, "bridge_trajectory.npz")
@@ -359,9 +360,8 @@ def run_realtime(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig(),
     The bridge starts first with the G1 on its gantry; the controller sequences damping -> ramp -> hold -> active
     on its own clock (seconds since its loop started), reading the latest state each cycle. Tracking is evaluated
     from the bridge's ground truth at the ticks the controller saw; the video and plot get one frame per cycle."""
-    from sonic_deploy.control.loop import RateLoop
-    from sonic_deploy.dds.channel import DdsConfig
-    from sonic_deploy.robots.g1_dds import G1DdsRobot
+    from sonic_deploy.dds.channel import DdsConfig  # lazy: cyclonedds (~0.1 s), only for runs through DDS
+    from sonic_deploy.robots.g1_dds import G1DdsRobot  # lazy: cyclonedds, as above
 
     tmp = tempfile.mkdtemp(prefix="sonic_sim2sim_rt_")
     record = os.path.join(tmp, "bridge_trajectory.npz")
@@ -450,7 +450,7 @@ def run(policy_path, motion_path, cfg: Sim2SimConfig = Sim2SimConfig(), spec: Ro
 
 # --- outputs ------------------------------------------------------------------------------------------
 def write_plot(path, report: Sim2SimReport, trace: _Trace, ticks, qpos) -> Path:
-    import matplotlib
+    import matplotlib  # lazy: matplotlib (~0.3 s), only for --plot
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -482,9 +482,7 @@ def write_video(path, qpos, model=None, fps: int = 50, width: int = 640, height:
     """Render the run offscreen with the reference as a translucent ghost beside the robot (when ``trace`` is given).
 
     Raises RuntimeError with the reason if no GL backend works (MUJOCO_GL=egl or osmesa)."""
-    import imageio
-
-    from sonic_deploy.render import GhostRenderer
+    import imageio  # lazy: imageio (deploy extra), only for --video
 
     model = model or MujocoRobot(G1).model
     data = mujoco.MjData(model)

@@ -108,7 +108,7 @@ def _network_args(p: argparse.ArgumentParser, domain: bool = True) -> None:
 
 
 def _dds_config(args):
-    from sonic_deploy.dds.channel import DdsConfig
+    from sonic_deploy.dds.channel import DdsConfig  # lazy: cyclonedds (~0.3 s at --help)
 
     peers = tuple(p.strip() for p in args.peers.split(",") if p.strip())
     cfg = DdsConfig.for_network(args.interface, args.domain, peers, args.uint8_kind)
@@ -121,7 +121,7 @@ def _dds_config(args):
 
 def _cmd_sim2sim(args) -> int:
     if args.video:
-        from sonic_deploy.render import ensure_gl_backend
+        from sonic_deploy.render import ensure_gl_backend  # lazy: numpy (~0.07 s at --help)
 
         ensure_gl_backend()
     from rich.console import Console
@@ -130,9 +130,10 @@ def _cmd_sim2sim(args) -> int:
 
     from dataclasses import replace
 
-    from sonic_deploy.control.operator import KeyboardReader, OperatorQueue
-    from sonic_deploy.control.remote import RemoteScript
-    from sonic_deploy.policy.contract import ContractError
+    from sonic_deploy.control.operator import KeyboardReader, OperatorQueue  # lazy: loads mujoco (~0.25 s at --help)
+    from sonic_deploy.control.remote import RemoteScript  # lazy: as above
+    from sonic_deploy.policy.contract import ContractError  # lazy: numpy (~0.07 s at --help)
+    # lazy: mujoco and onnxruntime (~0.35 s at --help); mujoco only after ensure_gl_backend has set MUJOCO_GL
     from sonic_deploy.sim2sim import Sim2SimConfig, resolve_config, run, write_plot, write_video
 
     console = Console()
@@ -202,11 +203,10 @@ def _cmd_sim2sim(args) -> int:
 def _cmd_bridge(args) -> int:
     import signal
 
-    from sonic_deploy.bridge.gantry import GantryConfig
-    from sonic_deploy.bridge.server import BridgeConfig, MujocoBridge
-
-    from sonic_deploy.config.loader import load_field_config
-    from sonic_deploy.control.remote import RemoteScript
+    from sonic_deploy.bridge.gantry import GantryConfig  # lazy: mujoco and cyclonedds (~0.45 s at --help)
+    from sonic_deploy.bridge.server import BridgeConfig, MujocoBridge  # lazy: as above
+    from sonic_deploy.config.loader import load_field_config  # lazy: mujoco (~0.25 s at --help)
+    from sonic_deploy.control.remote import RemoteScript  # lazy: loads mujoco (~0.25 s at --help)
 
     dds = _dds_config(args)
     try:
@@ -258,9 +258,9 @@ def _cmd_inspect(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from sonic_deploy.policy.contract import ContractError
-    from sonic_deploy.policy.base import describe
-    from sonic_deploy.policy.formats import load_policy
+    from sonic_deploy.policy.contract import ContractError  # lazy: numpy (~0.07 s at --help)
+    from sonic_deploy.policy.base import describe  # lazy: numpy, as above
+    from sonic_deploy.policy.formats import load_policy  # lazy: onnxruntime and mujoco (~0.3 s at --help)
 
     console = Console()
     try:
@@ -292,7 +292,7 @@ def _velocity_input(args, cfg):
     """--keyboard: a stdin reader thread feeding a KeyboardVelocity (a terminal is put in cbreak mode)."""
     from dataclasses import replace
 
-    from sonic_deploy.inputs.velocity import KeyboardVelocity, VelocitySchedule
+    from sonic_deploy.inputs.velocity import KeyboardVelocity, VelocitySchedule  # lazy: numpy (~0.07 s at --help)
 
     cfg = replace(cfg, cmd_vel=tuple((t, *v) for t, v in VelocitySchedule.parse(args.cmd_vel).steps))
     if not args.keyboard:
@@ -314,8 +314,8 @@ def _velocity_input(args, cfg):
 def _cmd_quantize(args) -> int:
     from pathlib import Path
 
-    from sonic_deploy.policy.quantize import parity, quantize_policy
-    from sonic_deploy.policy.runner import PolicyRunner
+    from sonic_deploy.policy.quantize import parity, quantize_policy  # lazy: onnxruntime (~0.13 s at --help)
+    from sonic_deploy.policy.runner import PolicyRunner  # lazy: onnxruntime, as above
 
     src = Path(args.policy)
     out = Path(args.out) if args.out else src.with_name(src.stem + ".int8.onnx")

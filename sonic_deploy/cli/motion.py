@@ -9,9 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
+from sonic_deploy.motion.clip import MotionFormatError, load_clip, save_clip
+from sonic_deploy.motion.library import find_clip_files
+from sonic_deploy.motion.plot import plot_clip
+from sonic_deploy.motion.retarget.skeleton import HumanMotionError, tile_cycles
+from sonic_deploy.motion.safe_pickle import UnsafePickleError
+from sonic_deploy.utils.atomic import atomic_path
+
+# Subcommand modules that load MuJoCo (~0.1 s), onnxruntime or PyYAML stay imported inside their commands
+# so that ``sonic-motion --help`` does not pay for them.
+
 
 def _cmd_fetch_robot(args: argparse.Namespace) -> int:
-    from sonic_deploy.robots.assets import fetch_g1
+    from sonic_deploy.robots.assets import fetch_g1  # lazy: hashlib, subprocess, zipfile (~10 ms at --help)
 
     path = fetch_g1(force=args.force, wheel=Path(args.wheel) if args.wheel else None)
     print(f"G1 model ready: {path}")
@@ -19,7 +29,7 @@ def _cmd_fetch_robot(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch_data(args: argparse.Namespace) -> int:
-    from sonic_deploy.motion.deepmimic import fetch_data
+    from sonic_deploy.motion.deepmimic import fetch_data  # lazy: mujoco, yaml
 
     t0 = time.perf_counter()
     out, rows = fetch_data(args.set, out=Path(args.out) if args.out else None,
@@ -52,15 +62,12 @@ def _print_quality(rows: list[dict], title: str) -> None:
 def _cmd_retarget(args: argparse.Namespace) -> int:
     import json
 
-    from sonic_deploy.motion.clip import save_clip
-    from sonic_deploy.motion.motion_sets import load_motion_set
-    from sonic_deploy.motion.deepmimic import raw_dir
-    from sonic_deploy.motion.retarget.deepmimic import DeepMimicSkeleton, load_deepmimic
-    from sonic_deploy.motion.retarget.pipeline import Retargeter
-    from sonic_deploy.motion.retarget.plot import plot_retarget
-    from sonic_deploy.motion.retarget.skeleton import tile_cycles
-    from sonic_deploy.motion.retarget.sources import load_bvh, load_positions_npz
-    from sonic_deploy.utils.atomic import atomic_path
+    from sonic_deploy.motion.motion_sets import load_motion_set  # lazy: yaml
+    from sonic_deploy.motion.deepmimic import raw_dir  # lazy: mujoco
+    from sonic_deploy.motion.retarget.deepmimic import DeepMimicSkeleton, load_deepmimic  # lazy: ~10 ms
+    from sonic_deploy.motion.retarget.pipeline import Retargeter  # lazy: mujoco
+    from sonic_deploy.motion.retarget.plot import plot_retarget  # lazy: with the retargeting modules above
+    from sonic_deploy.motion.retarget.sources import load_bvh, load_positions_npz  # lazy: yaml
 
     out = Path(args.out)
     retargeter = Retargeter()
@@ -108,9 +115,8 @@ def _cmd_retarget(args: argparse.Namespace) -> int:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from rich.progress import track
 
-    from sonic_deploy.motion.clip import save_clip
-    from sonic_deploy.motion.kinematics import Kinematics
-    from sonic_deploy.motion.synth import MOTIONS, synthesize
+    from sonic_deploy.motion.kinematics import Kinematics  # lazy: mujoco
+    from sonic_deploy.motion.synth import MOTIONS, synthesize  # lazy: mujoco
 
     names = args.motions or list(MOTIONS)
     kin = Kinematics()
@@ -122,8 +128,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from sonic_deploy.motion.clip import save_clip
-    from sonic_deploy.motion.importers import import_beyondmimic_npz, import_csv, import_pkl
+    from sonic_deploy.motion.importers import import_beyondmimic_npz, import_csv, import_pkl  # lazy: mujoco
 
     src = Path(args.input)
     fmt = args.format or {".pkl": "pkl", ".csv": "csv", ".npz": "beyondmimic"}.get(src.suffix.lower())
@@ -147,10 +152,8 @@ def _inspect_paths(paths: list[Path], plot_dir: Path | None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from sonic_deploy.motion.clip import load_clip
-    from sonic_deploy.motion.kinematics import Kinematics
-    from sonic_deploy.motion.plot import plot_clip
-    from sonic_deploy.motion.retarget.quality import FloorGeometry, assess
+    from sonic_deploy.motion.kinematics import Kinematics  # lazy: mujoco
+    from sonic_deploy.motion.retarget.quality import FloorGeometry, assess  # lazy: mujoco
 
     floor = FloorGeometry(Kinematics().model)
     table = Table(title="motion clips (limits: frames with a joint beyond its range; skate: foot speed while "
@@ -176,11 +179,10 @@ def _inspect_paths(paths: list[Path], plot_dir: Path | None) -> int:
 
 
 def _cmd_export_embedded(args: argparse.Namespace) -> int:
-    from sonic_deploy.motion import save_clip
-    from sonic_deploy.policy.base import EmbeddedMotion
-    from sonic_deploy.policy.contract import ContractError
-    from sonic_deploy.policy.embedded import export_clip
-    from sonic_deploy.policy.formats import load_policy
+    from sonic_deploy.policy.base import EmbeddedMotion  # lazy: the policy modules, ~15 ms
+    from sonic_deploy.policy.contract import ContractError  # lazy: as above
+    from sonic_deploy.policy.embedded import export_clip  # lazy: mujoco
+    from sonic_deploy.policy.formats import load_policy  # lazy: onnxruntime, mujoco
 
     try:
         policy = load_policy(args.policy)
@@ -199,8 +201,6 @@ def _cmd_export_embedded(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from sonic_deploy.motion.library import find_clip_files
-
     plot_dir = None
     if args.plot is not None:
         plot_dir = Path(args.plot) if args.plot else Path("motion_plots")
@@ -297,10 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from sonic_deploy.motion.clip import MotionFormatError
-    from sonic_deploy.motion.motion_sets import MotionSetError
-    from sonic_deploy.motion.retarget.skeleton import HumanMotionError
-    from sonic_deploy.motion.safe_pickle import UnsafePickleError
+    from sonic_deploy.motion.motion_sets import MotionSetError  # lazy: yaml (~10 ms at --help)
 
     try:
         return args.func(args)

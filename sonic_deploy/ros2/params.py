@@ -16,7 +16,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from sonic_deploy.config.loader import load_controller_config
+from sonic_deploy.inputs.vr_teleop import TeleopConfig
+from sonic_deploy.policy.contract import ContractError
 
 ROBOTS = ("sim", "real")
 INPUTS = ("motion", "teleop", "smpl", "stream", "tokens")
@@ -25,7 +29,7 @@ INPUTS = ("motion", "teleop", "smpl", "stream", "tokens")
 def _policy_brings_its_input(path: str) -> bool:
     """A policy that embeds its motion (BeyondMimic, holosoma tracking) or walks on ~/cmd_vel (holosoma locomotion)
     needs no motion clip; a file that is no policy is refused later, naming it."""
-    from sonic_deploy.policy.contract import ContractError  # onnxruntime: only to look at the policy file
+    # lazy: onnxruntime (deploy extra), only to look at the policy file
     from sonic_deploy.policy.formats import EMBEDDED_MOTION, VELOCITY_COMMANDED, detect
 
     try:
@@ -125,8 +129,6 @@ class NodeParams:
         return {k[len(p):]: v for k, v in self.values.items() if k.startswith(p) and "." not in k[len(p):]}
 
     def teleop_config(self):
-        from sonic_deploy.inputs.vr_teleop import TeleopConfig
-
         t = self.group("teleop")
         return TeleopConfig(smoothing_tau=t["smoothing_tau"], hold_time=t["hold_time"], ease_time=t["ease_time"],
                             resume_time=t["resume_time"], auto_calibrate=t["auto_calibrate"],
@@ -136,7 +138,7 @@ class NodeParams:
     def dds_config(self):
         """Unitree DDS as on the G1's network: multicast on ``network_interface`` plus unicast to ``dds.peers``
         (loopback: unicast to 127.0.0.1), on ``domain_id``, one-byte members described as ``dds.uint8_kind``."""
-        from sonic_deploy.dds.channel import DdsConfig
+        from sonic_deploy.dds.channel import DdsConfig  # lazy: cyclonedds (~0.1 s), only where a DDS robot is built
 
         return DdsConfig.for_network(self["network_interface"], self["domain_id"], split_peers(self["dds.peers"]),
                                      self["dds.uint8_kind"])
@@ -227,8 +229,6 @@ def validate_params(raw: dict, source: str = "") -> NodeParams:
 
 def load_params_file(path: str | Path, node_name: str = "sonic_deploy", overrides: dict | None = None) -> NodeParams:
     """Read a ROS 2 parameter file and validate the node's section (``node_name`` or ``/**``)."""
-    import yaml
-
     path = Path(path)
     try:
         doc = yaml.safe_load(path.read_text())
