@@ -4,6 +4,7 @@ Every source is a :class:`~sonic_deploy.inputs.base.ReferenceSource` that answer
 :class:`~sonic_deploy.inputs.base.ReferenceFrames`:
 
 * :mod:`.motion_player` — a motion-library clip (re-based onto the robot, blended in);
+* :mod:`.timeline` — a player on an operator's clock: pause, resume and speed continue from where the clip is;
 * :mod:`.motion_stream` — reference frames streamed by a planner (WebSocket JSON or the ROS 2 topic);
 * :mod:`.vr_teleop` — VR 3-point teleop (with :mod:`.vr_poses`, :mod:`.vr_calibration`, :mod:`.vr_filters`);
 * :mod:`.smpl_stream` — SMPL joint positions from a pose estimator;
