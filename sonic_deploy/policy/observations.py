@@ -72,48 +72,33 @@ def command_anchor_ori_future(robot_pelvis_quat: np.ndarray, ref_pelvis_quat: np
     return six.reshape(six.shape[:-3] + (-1,))
 
 
-# products q_i q_j (index 4 i + j) in R(q)'s columns 0 and 1: entry = K - 2 (A + sign B), K = 1 on the diagonal
-_COL_A = np.array([10, 6, 7, 6, 5, 11])
-_COL_B = np.array([15, 3, 2, 3, 15, 1])
-_COL_SIGN = np.array([1.0, 1.0, -1.0, -1.0, 1.0, 1.0])
-_COL_DIAG = np.array([0, 4])
+def _col_table() -> tuple[np.ndarray, np.ndarray]:
+    """R(q)'s columns 0 and 1 as K + (q_i q_j) @ M: the products q_i q_j (index 4 i + j) times 0 or +-2, so each
+    entry is the written-out formula's value (1 - 2 (a + b) or 2 (a +- b); scaling by 2 and adding zeros are exact)."""
+    m, k = np.zeros((16, 6)), np.zeros(6)
+    terms = [(10, 15, 1.0), (6, 3, 1.0), (7, 2, -1.0), (6, 3, -1.0), (5, 15, 1.0), (11, 1, 1.0)]  # (a, b, sign of b)
+    for col, (a, b, sign) in enumerate(terms):
+        f = -2.0 if col in (0, 4) else 2.0  # 1 - 2 (...) on the diagonal
+        m[a, col] += f
+        m[b, col] += f * sign
+        k[col] = 1.0 if col in (0, 4) else 0.0
+    return k, m
+
+
+_COL_K, _COL_M = _col_table()
 
 
 def command_anchor_ori_future_one(robot_pelvis_quat: np.ndarray, ref_pelvis_quat: np.ndarray) -> np.ndarray:
     """:func:`command_anchor_ori_future` for one robot quaternion [4] and the reference frames [F, 4], the same
-    values with a handful of numpy calls (the deploy step's path): the reference columns from one table of
-    products, R_robot in plain floats."""
+    values (checked bitwise) with a handful of numpy calls, the deploy step's path: the reference columns from the
+    table of products, R_robot in plain floats."""
     q = np.asarray(ref_pelvis_quat, np.float64)
-    qq = (q[:, :, None] * q[:, None, :]).reshape(-1, 16)
-    cols = qq[:, _COL_A] + qq[:, _COL_B] * _COL_SIGN  # a - b is a + (-b) exactly
-    cols *= 2
-    cols[:, _COL_DIAG] = 1 - cols[:, _COL_DIAG]
+    cols = _COL_K + (q[:, :, None] * q[:, None, :]).reshape(-1, 16) @ _COL_M  # R_ref's columns 0, 1 per frame
     w, x, y, z = (float(v) for v in robot_pelvis_quat)
-    r = np.array([[[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-                   [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-                   [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]]])
-    return (cols.reshape(-1, 2, 3) @ r).reshape(-1)
-
-
-def smpl_joints_future(ref_pelvis_pos: np.ndarray, ref_pelvis_quat: np.ndarray, smpl_joints: np.ndarray) -> np.ndarray:
-    """[F*72] R_yaw(ref pelvis at t)^T (p_smpl(t + k dt) - p_ref_pelvis(t)). pos [..., 3], quat [..., 4], smpl [..., F, 24, 3]."""
-    d = np.asarray(smpl_joints, np.float64) - ref_pelvis_pos[..., None, None, :]
-    local = np.einsum("...ji,...fbj->...fbi", yaw_mat(ref_pelvis_quat), d)
-    return local.reshape(local.shape[:-3] + (-1,))
-
-
-def vr_3point_pos(ref_pelvis_pos: np.ndarray, ref_pelvis_quat: np.ndarray, vr_pos: np.ndarray) -> np.ndarray:
-    """[9] R_yaw(ref pelvis at t)^T (p_vr(t) - p_ref_pelvis(t)) for head, left wrist, right wrist. vr_pos [..., 3, 3]."""
-    d = np.asarray(vr_pos, np.float64) - ref_pelvis_pos[..., None, :]
-    local = np.einsum("...ji,...bj->...bi", yaw_mat(ref_pelvis_quat), d)
-    return local.reshape(local.shape[:-2] + (-1,))
-
-
-def vr_3point_ori(ref_pelvis_quat: np.ndarray, vr_quat: np.ndarray) -> np.ndarray:
-    """[18] 6D (col0, col1) of R_yaw(ref pelvis at t)^T R_vr(t) for the three points. vr_quat [..., 3, 4]."""
-    rel = np.einsum("...ji,...bjk->...bik", yaw_mat(ref_pelvis_quat), quat_to_mat(vr_quat))
-    six = mat_to_6d(rel)
-    return six.reshape(six.shape[:-2] + (-1,))
+    r = np.array([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+                  2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+                  2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]).reshape(3, 3)
+    return (cols.reshape(-1, 3) @ r).reshape(-1)  # row j of each frame: (R_robot^T R_ref[:, j])^T
 
 
 # --- history ------------------------------------------------------------------------------------------
@@ -163,12 +148,15 @@ class GroupHistory:
         self._shift = np.concatenate(shift) if shift else np.zeros(0, np.int64)
         self._fill = np.concatenate(fill) if fill else np.zeros(0, np.int64)
         self.filled = False
+        self._plain = all(h == 1 for h, _ in shapes)
 
     def reset(self) -> None:
         self.filled = False
 
     def push(self) -> np.ndarray:
         """Append :attr:`new` and return the vector, [1, size] float32 (a new array)."""
+        if self._plain:
+            return self.new.astype(np.float32)[None]  # no term keeps a history: the vector is this step's values
         src = self._src
         src[self.size:] = self.new
         out = src.take(self._shift if self.filled else self._fill)
