@@ -101,6 +101,27 @@ def command_anchor_ori_future_one(robot_pelvis_quat: np.ndarray, ref_pelvis_quat
     return (cols.reshape(-1, 3) @ r).reshape(-1)  # row j of each frame: (R_robot^T R_ref[:, j])^T
 
 
+def smpl_joints_future(ref_pelvis_pos: np.ndarray, ref_pelvis_quat: np.ndarray, smpl_joints: np.ndarray) -> np.ndarray:
+    """[F*72] R_yaw(ref pelvis at t)^T (p_smpl(t + k dt) - p_ref_pelvis(t)). pos [..., 3], quat [..., 4], smpl [..., F, 24, 3]."""
+    d = np.asarray(smpl_joints, np.float64) - ref_pelvis_pos[..., None, None, :]
+    local = np.einsum("...ji,...fbj->...fbi", yaw_mat(ref_pelvis_quat), d)
+    return local.reshape(local.shape[:-3] + (-1,))
+
+
+def vr_3point_pos(ref_pelvis_pos: np.ndarray, ref_pelvis_quat: np.ndarray, vr_pos: np.ndarray) -> np.ndarray:
+    """[9] R_yaw(ref pelvis at t)^T (p_vr(t) - p_ref_pelvis(t)) for head, left wrist, right wrist. vr_pos [..., 3, 3]."""
+    d = np.asarray(vr_pos, np.float64) - ref_pelvis_pos[..., None, :]
+    local = np.einsum("...ji,...bj->...bi", yaw_mat(ref_pelvis_quat), d)
+    return local.reshape(local.shape[:-2] + (-1,))
+
+
+def vr_3point_ori(ref_pelvis_quat: np.ndarray, vr_quat: np.ndarray) -> np.ndarray:
+    """[18] 6D (col0, col1) of R_yaw(ref pelvis at t)^T R_vr(t) for the three points. vr_quat [..., 3, 4]."""
+    rel = np.einsum("...ji,...bjk->...bik", yaw_mat(ref_pelvis_quat), quat_to_mat(vr_quat))
+    six = mat_to_6d(rel)
+    return six.reshape(six.shape[:-2] + (-1,))
+
+
 # --- history ------------------------------------------------------------------------------------------
 class History:
     """The last ``length`` values of one term, oldest first, flattened term-major: the layout of the training
