@@ -96,8 +96,9 @@ class MotionPlayer:
             off += vals[-1].shape[1]
         self._lin = np.concatenate(vals, axis=1)
         self._dlin = np.concatenate(diffs, axis=1)
-        self._root_pairs = slerp_pairs(self._root_q)
-        self._vr_pairs = slerp_pairs(self._vr_q) if self._vr_q is not None else None
+        quats = [self._root_q[:, None]] + ([self._vr_q] if self._vr_q is not None else [])
+        self._quat_pairs = slerp_pairs(np.concatenate(quats, axis=1))  # [T, 1 (+ 3 VR points), 11]
+        self._any_small = bool(self._quat_pairs[..., 10].any())
 
     def stamp(self, now: float) -> float:
         return now
@@ -122,12 +123,13 @@ class MotionPlayer:
         times = np.atleast_1d(np.asarray(times, np.float64))
         i0, w = self._sample(times)
         w1 = w[:, None]
-        lin = self._lin[i0]
-        lin += w1 * self._dlin[i0]  # a0 + w (a1 - a0) for every field at once
+        lin = self._lin.take(i0, axis=0)
+        lin += w1 * self._dlin.take(i0, axis=0)  # a0 + w (a1 - a0) for every field at once
         fields = [lin[:, sl].reshape((-1,) + shape) for sl, shape in self._cols]
         qj, dqj, root_p, body_p = fields[:4]
-        dqj = dqj * self.speed
-        root_q = slerp_rows(self._root_pairs[i0], w1)
+        dqj = dqj * self.speed if self.speed != 1.0 else dqj  # x * 1 is x
+        quats = slerp_rows(self._quat_pairs.take(i0, axis=0), w1[:, None], self._any_small)  # pelvis, VR points
+        root_q = quats[:, 0]
         if self.blend_time > 0 and times[0] < self.blend_time:
             a = smoothstep(times / self.blend_time)[:, None]
             qj = (1 - a) * self._q0 + a * qj
@@ -141,16 +143,16 @@ class MotionPlayer:
             k += 1
         if self._vr_p is not None:
             fr.vr_pos = fields[k][0]
-            fr.vr_quat = slerp_rows(self._vr_pairs[i0[0]], np.full((3, 1), w[0]))
+            fr.vr_quat = quats[0, 1:]
         return fr
 
     def _sample(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`clip_time` and the clip's ``frame_at`` without ``i1`` (the tables hold the next frame's
         difference): frame index and blend weight per time."""
         c = self.clip
-        tc = times * self.speed
+        tc = times * self.speed if self.speed != 1.0 else times  # t * 1 is t
         d = c.duration
-        tc = np.mod(tc, d) if (self.loop and d > 0) else np.clip(tc, 0.0, d)
-        f = np.clip(tc * c.fps, 0.0, len(self._lin) - 1)
+        tc = np.mod(tc, d) if (self.loop and d > 0) else np.minimum(np.maximum(tc, 0.0), d)  # np.clip's values
+        f = np.minimum(np.maximum(tc * c.fps, 0.0), len(self._lin) - 1)
         i0 = np.floor(f).astype(np.int64)
         return i0, f - i0

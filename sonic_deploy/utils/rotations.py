@@ -147,14 +147,19 @@ def slerp_pairs(q: np.ndarray) -> np.ndarray:
     return np.concatenate([a, b, theta, np.maximum(s, 1e-6), (s < 1e-6).astype(np.float64)], axis=-1)
 
 
-def slerp_rows(rows: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """:func:`quat_slerp` from gathered :func:`slerp_pairs` rows; ``t`` broadcasts as [..., 1]."""
-    theta, safe = rows[..., 8:9], rows[..., 9:10]
-    wa = np.sin((1.0 - t) * theta) / safe
-    wb = np.sin(t * theta) / safe
-    small = rows[..., 10:11] > 0.5
-    if small.any():
-        wa = np.where(small, 1.0 - t, wa)
-        wb = np.where(small, t, wb)
-    q = wa * rows[..., 0:4] + wb * rows[..., 4:8]
+_SLERP_T_SCALE, _SLERP_T_SHIFT = np.array([-1.0, 1.0]), np.array([1.0, 0.0])  # t -> (1 - t, t) exactly
+
+
+def slerp_rows(rows: np.ndarray, t: np.ndarray, any_small: bool | None = None) -> np.ndarray:
+    """:func:`quat_slerp` from gathered :func:`slerp_pairs` rows; ``t`` broadcasts as [..., 1]. ``any_small``:
+    whether any row may have sin theta < 1e-6 (False where the whole table has none; None: look). Both weights in
+    one array ((1 - t, t) as -t + 1 and t + 0, the same numbers), so each step of the formula is one numpy call."""
+    tt = t * _SLERP_T_SCALE + _SLERP_T_SHIFT  # [..., 2]: 1 - t, t
+    wts = np.sin(tt * rows[..., 8:9]) / rows[..., 9:10]
+    if any_small is not False:
+        small = rows[..., 10:11] > 0.5
+        if small.any():
+            wts = np.where(small, tt, wts)
+    pairs = rows[..., 0:8].reshape(rows.shape[:-1] + (2, 4))
+    q = np.add.reduce(wts[..., None] * pairs, axis=-2)  # wa a + wb b
     return q / np.maximum(np.sqrt(np.add.reduce(q * q, axis=-1, keepdims=True)), 1e-9)
