@@ -205,7 +205,7 @@ class Controller:
         if now - state.timestamp > s.state_timeout + 1e-9:
             return self._fail(Fault("state_stale", None, now - state.timestamp, now,
                                     f"state older than {s.state_timeout:.3f}s"), now)
-        if np.isfinite(state.q).all():
+        if math.isfinite(float(np.add.reduce(state.q))) or np.isfinite(state.q).all():  # a finite sum: all finite
             self._last_q = state.q.copy()  # damping holds q* = the measured position
         fault = check_state(state, self.spec, s, self.limits, now)
         if fault is not None:

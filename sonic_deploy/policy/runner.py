@@ -124,8 +124,8 @@ class PolicyRunner:
         plan = self._plans.get(group)
         if plan is None or plan.terms is not terms:
             plan = self._plan(group, terms)
-        for name, dst, scale in plan.parts:
-            self._write(name, dst, state, frames)
+        for write, dst, scale in plan.parts:
+            write(dst, state, frames)
             if scale is not None:
                 dst *= scale
         return plan.history.push()
@@ -136,33 +136,63 @@ class PolicyRunner:
         parts, off = [], 0
         for t in terms:
             scale = self._scales[t.name] if t.name in self._scales else t.scale_array()
-            parts.append((t.name, hist.new[off:off + t.dim], None if (scale == 1.0).all() else scale))  # v * 1 is v
+            write = self._writers.get(t.name) or (lambda dst, state, frames, name=t.name: self._write(name, dst, state, frames))
+            parts.append((write, hist.new[off:off + t.dim], None if (scale == 1.0).all() else scale))  # v * 1 is v
             off += t.dim
         plan = self._plans[group] = _GroupPlan(terms, hist, parts)
         return plan
 
     def _write(self, name: str, dst: np.ndarray, state, frames) -> None:
-        """Term ``name``'s raw value into ``dst`` (float64): :meth:`_raw`'s values, written in place."""
-        if name == "base_ang_vel":
-            dst[:] = state.imu_gyro
-        elif name == "projected_gravity" and np.shape(state.imu_quat) == (4,):
-            w, x, y, z = (float(v) for v in state.imu_quat)  # ob.projected_gravity in plain floats
-            dst[:] = (2 * (w * y - x * z), -2 * (y * z + w * x), 2 * (x * x + y * y) - 1)
-        elif name == "joint_pos_rel":
-            np.subtract(state.q, self.default, out=dst)
-        elif name == "joint_vel":
-            dst[:] = state.dq
-        elif name == "last_action":
-            dst[:] = self.last_action
-        elif frames is not None and name == "command_joint_pos_future":
-            np.subtract(frames.joint_pos, self.default, out=dst.reshape(np.shape(frames.joint_pos)))
-        elif frames is not None and name == "command_joint_vel_future":
-            dst.reshape(np.shape(frames.joint_vel))[...] = frames.joint_vel
-        elif (frames is not None and name == "command_anchor_ori_future" and np.shape(state.imu_quat) == (4,)
-              and np.ndim(frames.root_quat) == 2):
-            dst[:] = ob.command_anchor_ori_future_one(state.imu_quat, frames.root_quat)
+        """Term ``name``'s raw value into ``dst`` (float64): :meth:`_raw`'s values."""
+        writer = self._writers.get(name)
+        if writer is not None:
+            writer(dst, state, frames)
         else:
             dst[:] = self._raw(name, state, frames)
+
+    @property
+    def _writers(self) -> dict:
+        """The terms written in place, without :meth:`_raw`'s intermediate array (same values)."""
+        return {"base_ang_vel": self._w_base_ang_vel, "projected_gravity": self._w_projected_gravity,
+                "joint_pos_rel": self._w_joint_pos_rel, "joint_vel": self._w_joint_vel, "last_action": self._w_last_action,
+                "command_joint_pos_future": self._w_command_joint_pos_future,
+                "command_joint_vel_future": self._w_command_joint_vel_future,
+                "command_anchor_ori_future": self._w_command_anchor_ori_future}
+
+    def _w_base_ang_vel(self, dst, state, frames) -> None:
+        dst[:] = state.imu_gyro
+
+    def _w_projected_gravity(self, dst, state, frames) -> None:
+        if np.shape(state.imu_quat) != (4,):
+            dst[:] = self._raw("projected_gravity", state, frames)
+            return
+        w, x, y, z = state.imu_quat.tolist() if isinstance(state.imu_quat, np.ndarray) else map(float, state.imu_quat)
+        dst[:] = (2 * (w * y - x * z), -2 * (y * z + w * x), 2 * (x * x + y * y) - 1)  # ob.projected_gravity
+
+    def _w_joint_pos_rel(self, dst, state, frames) -> None:
+        np.subtract(state.q, self.default, out=dst)
+
+    def _w_joint_vel(self, dst, state, frames) -> None:
+        dst[:] = state.dq
+
+    def _w_last_action(self, dst, state, frames) -> None:
+        dst[:] = self.last_action
+
+    def _w_command_joint_pos_future(self, dst, state, frames) -> None:
+        if frames is None:
+            dst[:] = self._raw("command_joint_pos_future", state, frames)  # raises: no reference connected
+        np.subtract(frames.joint_pos, self.default, out=dst.reshape(np.shape(frames.joint_pos)))
+
+    def _w_command_joint_vel_future(self, dst, state, frames) -> None:
+        if frames is None:
+            dst[:] = self._raw("command_joint_vel_future", state, frames)
+        dst.reshape(np.shape(frames.joint_vel))[...] = frames.joint_vel
+
+    def _w_command_anchor_ori_future(self, dst, state, frames) -> None:
+        if frames is None or np.shape(state.imu_quat) != (4,) or np.ndim(frames.root_quat) != 2:
+            dst[:] = self._raw("command_anchor_ori_future", state, frames)
+        else:
+            dst[:] = ob.command_anchor_ori_future_one(state.imu_quat, frames.root_quat)
 
     def observe(self, state, frames) -> dict[str, np.ndarray]:
         c = self.contract
