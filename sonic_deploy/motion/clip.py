@@ -16,7 +16,6 @@ from sonic_deploy.utils.atomic import atomic_path
 
 FORMAT_VERSION = 1
 NUM_SMPL_JOINTS = 24
-VR_POINTS = ("head", "left_wrist", "right_wrist")
 
 
 class MotionFormatError(ValueError):

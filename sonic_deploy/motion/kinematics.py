@@ -50,17 +50,6 @@ class Kinematics:
     def qpos(self, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray) -> np.ndarray:
         return np.concatenate([root_pos, root_quat, joint_pos], axis=-1).astype(np.float64)
 
-    def body_poses(self, qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """World positions [T, B, 3] and quaternions [T, B, 4] of every robot body (world body excluded)."""
-        m, d = self.model, self.data
-        pos = np.empty((len(qpos), m.nbody - 1, 3))
-        quat = np.empty((len(qpos), m.nbody - 1, 4))
-        for t, q in enumerate(qpos):
-            d.qpos[:] = q
-            mujoco.mj_kinematics(m, d)
-            pos[t], quat[t] = d.xpos[1:], d.xquat[1:]
-        return pos, quat
-
     def from_joint_trajectory(self, name: str, fps: float, root_pos: np.ndarray, root_quat: np.ndarray,
                               joint_pos: np.ndarray, smpl_joints: np.ndarray | None = None) -> MotionClip:
         """Build a complete clip (bodies, velocities, SMPL-style joints, VR targets) from a joint trajectory."""

@@ -28,7 +28,6 @@ from sonic_deploy.policy.runner import PolicyRunner
 from sonic_deploy.policy.session import make_session
 from sonic_deploy.robots.g1 import G1, RobotSpec
 
-FORMATS = ("sonic.policy/1", "beyondmimic", "holosoma.wbt", "holosoma.loco", "gear_sonic")
 EMBEDDED_MOTION = frozenset({"beyondmimic", "holosoma.wbt"})  # need no reference input
 VELOCITY_COMMANDED = frozenset({"holosoma.loco"})  # take a velocity command as their input
 WANTS = ("sonic.policy/1: metadata 'sonic' (JSON contract)",
