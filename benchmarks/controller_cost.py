@@ -4,8 +4,9 @@ Runs the shipped policy in-process on a synthetic clip (the sim2sim loop, one co
 ``Controller.step`` while the policy is active, minus the time onnxruntime spends in ``session.run``:
 observation building, history, safety checks, reference sampling, recording hooks. Physics and inference
 are timed in the same run and printed beside it, with the machine's load. ``--baseline DIR`` measures a
-second source tree (``git archive <rev> sonic_deploy | tar -x -C DIR``) before and after this one, same run,
-and prints the ratio.
+second source tree (``git archive <rev> sonic_deploy | tar -x -C DIR``, a directory of your own) before and after
+this one, same run, and prints the ratio; ``--parts`` adds where the cost goes (thermal monitor, remote, safety
+checks, reference frames, observations, clipping; the rest is the controller's own glue).
 Target (issue 21): p50 <= 0.15 ms, p99 <= 0.4 ms.
 """
 
@@ -26,8 +27,14 @@ SHIPPED = Path(__file__).resolve().parents[1] / "policies" / "g1_sonic_smoke" / 
 TARGET_P50_MS, TARGET_P99_MS = 0.15, 0.4
 
 
-def measure(policy: str | Path, motion: str, duration: float) -> dict[str, np.ndarray]:
-    """Per active step: controller cost, inference and physics times (ms)."""
+PARTS = (("thermal", "ctrl.thermal", "update"), ("remote", "ctrl.remote", "update"),
+         ("check_state", "controller", "check_state"), ("frames", "player", "frames"), ("observe", "runner", "observe"),
+         ("clip_targets", "controller", "clip_targets"))  # (name, owner, attribute): --parts times each call
+
+
+def measure(policy: str | Path, motion: str, duration: float, parts: bool = False) -> dict[str, np.ndarray]:
+    """Per active step: controller cost, inference and physics times (ms); with ``parts``, also the time inside
+    each of :data:`PARTS` (the wrappers add about a microsecond each to the cost)."""
     from sonic_deploy.motion.synth import synthesize_all
     from sonic_deploy.robots.g1 import G1
     from sonic_deploy.robots.mujoco_robot import MujocoRobot
@@ -46,11 +53,24 @@ def measure(policy: str | Path, motion: str, duration: float) -> dict[str, np.nd
         return out
 
     runner.session.run = timed_run
+    part_s = {name: [0.0] for name, _, _ in PARTS} if parts else {}
+    if parts:
+        import sonic_deploy.control.controller as controller
+
+        owners = {"ctrl.thermal": ctrl.thermal, "ctrl.remote": ctrl.remote, "controller": controller,
+                  "player": ctrl.reference, "runner": runner}
+        for name, owner, attr in PARTS:
+            obj = owners[owner]
+            if obj is not None and hasattr(obj, attr):
+                setattr(obj, attr, _timed(getattr(obj, attr), part_s[name]))
+    part_ms: dict[str, list] = {name: [] for name in part_s}
     cost, infer, physics = [], [], []
     for _ in range(int(round(duration / G1.control_dt))):
         state = robot.read_state()
         now = robot.tick_ms / 1000.0
         infer_s[0] = 0.0
+        for acc in part_s.values():
+            acc[0] = 0.0
         t0 = time.perf_counter()
         cmd = ctrl.step(state, now)
         t1 = time.perf_counter()
@@ -61,7 +81,22 @@ def measure(policy: str | Path, motion: str, duration: float) -> dict[str, np.nd
             cost.append(t1 - t0 - infer_s[0])
             infer.append(infer_s[0])
             physics.append(t2 - t1)
-    return {k: np.asarray(v) * 1e3 for k, v in (("cost", cost), ("infer", infer), ("physics", physics))}
+            for name, acc in part_s.items():
+                part_ms[name].append(acc[0])
+    out = {k: np.asarray(v) * 1e3 for k, v in (("cost", cost), ("infer", infer), ("physics", physics))}
+    out.update({f"part:{k}": np.asarray(v) * 1e3 for k, v in part_ms.items()})
+    return out
+
+
+def _timed(fn, acc: list):
+    """``fn`` adding its run time to ``acc[0]``."""
+    def run(*a, **kw):
+        t0 = time.perf_counter()
+        try:
+            return fn(*a, **kw)
+        finally:
+            acc[0] += time.perf_counter() - t0
+    return run
 
 
 def _in_tree(tree: str, args) -> dict[str, float]:
@@ -82,6 +117,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=12.0, help="simulated seconds (about 2.5 s start-up first)")
     ap.add_argument("--pin-core", type=int, default=0)
     ap.add_argument("--baseline", help="a source tree to measure beside this one (before and after it)")
+    ap.add_argument("--parts", action="store_true", help="also time the controller's parts (thermal, remote, safety "
+                    "checks, reference frames, observations, clipping) in a second run of this tree")
     args = ap.parse_args()
     if args.pin_core >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.pin_core})
@@ -114,6 +151,17 @@ def main() -> None:
         t.add_row(f"  beside it: {k} p50 (ms)", f"{np.percentile(m[k], 50):.3f}", "-", *pad)
         t.add_row(f"  cost / {k} (p50 ratio)", f"{p50 / np.percentile(m[k], 50):.2f}", "-", *pad)
     Console(width=120).print(t)
+    if args.parts:  # a separate run: the wrappers' own overhead stays out of the figures above
+        mp = measure(args.policy, args.motion, args.duration, parts=True)
+        pt = Table(title="where the cost goes (p50 per active step, ms; a separate run with the parts timed)")
+        for col in ("part", "p50 (ms)", "share of cost p50"):
+            pt.add_column(col, justify="left" if col == "part" else "right")
+        c50 = float(np.percentile(mp["cost"], 50))
+        for k in sorted((k for k in mp if k.startswith("part:")), key=lambda k: -np.percentile(mp[k], 50)):
+            v = float(np.percentile(mp[k], 50))
+            pt.add_row(k[5:], f"{v:.3f}", f"{v / c50:.0%}")
+        pt.add_row("rest of the step", f"{c50 - sum(float(np.percentile(mp[k], 50)) for k in mp if k.startswith('part:')):.3f}", "-")
+        Console(width=120).print(pt)
 
 
 if __name__ == "__main__":
