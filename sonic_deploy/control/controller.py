@@ -294,7 +294,7 @@ class Controller:
             self.last_frames = frames
         inputs = self.policy.observe(state, frames)
         for name, arr in inputs.items():
-            if math.isfinite(float(arr.sum())):  # one reduction; the culprit is looked for only when it fails
+            if math.isfinite(float(np.add.reduce(arr, axis=None))):  # one sum; the culprit only when it is not finite
                 continue
             bad = ~np.isfinite(arr)
             if bad.any():
@@ -302,7 +302,7 @@ class Controller:
                 return self._fail(Fault("nan_observation", None, float(arr.reshape(-1)[i]), now,
                                         f"{name}[{i}] ({self.policy.term_at(name, i)})"), now)
         action = self.policy.infer(inputs)
-        if not math.isfinite(float(action.sum())):
+        if not math.isfinite(float(np.add.reduce(action, axis=None))):
             bad = ~np.isfinite(action)
             if bad.any():
                 i = int(np.argmax(bad))
