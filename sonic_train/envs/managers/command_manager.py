@@ -2,7 +2,7 @@
 
 Clips and start times are drawn from the :class:`MotionLibrary` by weight (adaptive resampling changes the
 weights); the reference advances with the control step. Frames are looked up for all envs at once from the
-library's concatenated arrays, moved to the device once (linear blend of positions/velocities, slerp of
+library's concatenated arrays, moved to the device once and packed by how terms read them (linear blend of positions/velocities, slerp of
 orientations between the two nearest frames).
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from sonic_train.envs.managers.base import print_table
-from sonic_train.envs.mdp.state import ReferenceFrame
+from sonic_train.envs.mdp.state import MotionTable, ReferenceFrame
 
 
 class MotionCommand:
@@ -33,11 +33,10 @@ class MotionCommand:
             raise ValueError(f"motion library lacks bodies {missing} the simulator reports")
         perm = [library.body_names.index(b) for b in body_names]
         cat = library.concatenated()
-        self.data: dict[str, torch.Tensor] = {}
-        for k, v in cat.items():
-            if k.startswith("body_"):
-                v = v[:, perm]
-            self.data[k] = torch.as_tensor(v, dtype=torch.float32, device=dev)
+        # the clips' arrays packed by how terms read them (a frame is a few gathers, not two per field)
+        self.table = MotionTable({k: torch.as_tensor(v[:, perm] if k.startswith("body_") else v, dtype=torch.float32,
+                                                     device=dev) for k, v in cat.items()})
+        del cat
         self.fps = torch.as_tensor(library.fps, dtype=torch.float32, device=dev)
         self.num_frames = torch.as_tensor(library.num_frames, dtype=torch.long, device=dev)
         self.offsets = torch.as_tensor(library.offsets, dtype=torch.long, device=dev)
@@ -70,7 +69,7 @@ class MotionCommand:
         i0 = torch.floor(f)
         alpha = f - i0
         i1 = torch.minimum(i0 + 1.0, last)
-        return ReferenceFrame.interpolated(self.data, (i0 + off).long(), (i1 + off).long(), alpha)
+        return ReferenceFrame.interpolated(self.table, (i0 + off).long(), (i1 + off).long(), alpha)
 
     def _per_env(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """fps, last frame index and offset of each env's clip (gathered once per step)."""

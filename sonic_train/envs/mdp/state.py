@@ -117,6 +117,49 @@ class RobotState:
         return RobotState(**kw)
 
 
+class MotionTable:
+    """A motion's [T, ...] arrays packed by how the terms read them, so that a frame blends a few gathers.
+
+    Fields read together sit side by side in one table: joints, pelvis position, SMPL joints and VR positions
+    (what a future window and the reference now read); every body's position and velocities; the pelvis
+    orientation alone (a future window's only orientation); every body's and VR orientation. A frame gathers each
+    table it reads once for both of its neighbouring rows (one index_select instead of two per field) and blends
+    the whole table (linearly, or by slerp for orientations), elementwise the same arithmetic as per field.
+    """
+
+    # group: (fields, slerp); ``root_pos`` / ``root_quat`` are body 0 of ``body_pos_w`` / ``body_quat_w``
+    GROUPS = {"frame": (("joint_pos", "joint_vel", "root_pos", "smpl_joints", "vr_pos"), False),
+              "bodies": (("body_pos_w", "body_lin_vel_w", "body_ang_vel_w"), False),
+              "root_quat": (("root_quat",), True),
+              "quats": (("body_quat_w", "vr_quat"), True)}
+
+    def __init__(self, data: dict[str, torch.Tensor]):
+        data = {k: v for k, v in data.items() if v is not None}
+        if "body_pos_w" in data:
+            data["root_pos"] = data["body_pos_w"][:, 0]
+        if "body_quat_w" in data:
+            data["root_quat"] = data["body_quat_w"][:, :1]
+        self.tables: dict[str, torch.Tensor] = {}
+        self.fields: dict[str, tuple[str, int, int, tuple[int, ...]]] = {}  # field: (group, start, stop, shape)
+        for group, (names, slerp) in self.GROUPS.items():
+            parts, off = [], 0
+            for name in names:
+                if name not in data:
+                    continue
+                arr = data[name]
+                # orientations as [T, q, 4] (the slerp reads the last dim); the rest flat per frame
+                part = arr.reshape(arr.shape[0], -1, 4) if slerp else arr.reshape(arr.shape[0], -1)
+                shape = (() if name == "root_quat" else tuple(arr.shape[1:-1])) + (4,) if slerp else tuple(arr.shape[1:])
+                self.fields[name] = (group, off, off + part.shape[1], shape)
+                parts.append(part)
+                off += part.shape[1]
+            if parts:
+                self.tables[group] = torch.cat(parts, dim=1)
+
+    def has(self, name: str) -> bool:
+        return name in self.fields
+
+
 class ReferenceFrame:
     """Reference motion at one time per env (leading dims [N] or [N, F]); bodies in the clip's body order.
 
@@ -141,48 +184,67 @@ class ReferenceFrame:
         self.smpl_joints, self.vr_pos, self.vr_quat = smpl_joints, vr_pos, vr_quat
 
     @classmethod
-    def interpolated(cls, data: dict[str, torch.Tensor], i0: torch.Tensor, i1: torch.Tensor,
+    def interpolated(cls, data: "MotionTable | dict[str, torch.Tensor]", i0: torch.Tensor, i1: torch.Tensor,
                      alpha: torch.Tensor) -> "ReferenceFrame":
-        """The frame between rows ``i0`` and ``i1`` (any shape S) of ``data``'s [T, ...] arrays at weight ``alpha``
-        (shape S): positions and velocities linearly, orientations by slerp; a field ``data`` lacks is None."""
+        """The frame between rows ``i0`` and ``i1`` (any shape S) of ``data``'s [T, ...] arrays (a
+        :class:`MotionTable`, or a dict of fields packed into one here) at weight ``alpha`` (shape S): positions
+        and velocities linearly, orientations by slerp; a field ``data`` lacks is None."""
         frame = cls.__new__(cls)
-        frame._table = (data, i0, i1, alpha)
+        table = data if isinstance(data, MotionTable) else MotionTable(data)
+        frame._table = (table, i0, i1, alpha)
+        frame._rows = None
+        frame._groups = {}
         return frame
 
-    def _blend(self, key: str, arr: torch.Tensor) -> torch.Tensor:
-        _, i0, i1, alpha = self._table
-        shape = i0.shape + arr.shape[1:]
-        a0 = arr.index_select(0, i0.reshape(-1)).reshape(shape)
-        a1 = arr.index_select(0, i1.reshape(-1)).reshape(shape)
-        w = alpha.reshape(alpha.shape + (1,) * (a0.dim() - alpha.dim()))
-        return quat_slerp(a0, a1, w) if key in _QUAT_FIELDS else a0 + (a1 - a0) * w
+    def _group(self, group: str) -> torch.Tensor:
+        """``group``'s table blended at this frame's rows (gathered once for both neighbours, kept)."""
+        out = self._groups.get(group)
+        if out is None:
+            table, i0, i1, alpha = self._table
+            if self._rows is None:
+                self._rows = torch.cat([i0.reshape(-1), i1.reshape(-1)])
+            arr = table.tables[group]
+            pair = arr.index_select(0, self._rows).view((2,) + i0.shape + arr.shape[1:])
+            a0, a1 = pair[0], pair[1]
+            w = alpha.reshape(alpha.shape + (1,) * (a0.dim() - alpha.dim()))
+            out = quat_slerp(a0, a1, w) if table.GROUPS[group][1] else a0 + (a1 - a0) * w
+            self._groups[group] = out
+        return out
+
+    def _field(self, name: str) -> torch.Tensor | None:
+        table = self._table[0]
+        if name not in table.fields:
+            return None
+        group, start, stop, shape = table.fields[name]
+        out = self._group(group)
+        lead = out.shape[:-2] if table.GROUPS[group][1] else out.shape[:-1]
+        if table.GROUPS[group][1]:
+            return out[..., start:stop, :].reshape(lead + shape)
+        return out[..., start:stop].view(lead + shape)
 
     def __getattr__(self, key: str):
         """A field of an interpolated frame not read yet (attributes already set never come here)."""
         if key.startswith("_") or key not in self.FIELDS or self.__dict__.get("_table") is None:
             raise AttributeError(key)
-        arr = self._table[0].get(key)
-        value = None if arr is None else self._blend(key, arr)
+        value = self._field(key)
         setattr(self, key, value)
         return value
 
     @property
     def root_pos(self) -> torch.Tensor:
-        """[..., 3] pelvis position (world); of an interpolated frame, blended alone unless all bodies were."""
+        """[..., 3] pelvis position (world)."""
         if self._table is None or "body_pos_w" in self.__dict__:
             return self.body_pos_w[..., 0, :]
         if "_root_pos" not in self.__dict__:
-            self._root_pos = self._blend("body_pos_w", self._table[0]["body_pos_w"][:, 0])
+            self._root_pos = self._field("root_pos")
         return self._root_pos
 
     @property
     def root_quat(self) -> torch.Tensor:
         """[..., 4] pelvis orientation (world, wxyz); of an interpolated frame, blended alone unless all bodies were."""
-        if self._table is None or "body_quat_w" in self.__dict__:
+        if self._table is None or "body_quat_w" in self.__dict__ or "quats" in self._groups:
             return self.body_quat_w[..., 0, :]
         if "_root_quat" not in self.__dict__:
-            self._root_quat = self._blend("body_quat_w", self._table[0]["body_quat_w"][:, 0])
+            self._root_quat = self._field("root_quat")
         return self._root_quat
 
-
-_QUAT_FIELDS = ("body_quat_w", "vr_quat")
