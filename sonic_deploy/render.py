@@ -8,7 +8,11 @@ with alpha. Used by ``sonic-deploy sim2sim --video`` and by ``sonic-eval`` video
 
 from __future__ import annotations
 
+import copy
+import ctypes
+import ctypes.util
 import os
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,10 +22,6 @@ def ensure_gl_backend() -> str:
     """Choose a headless GL backend: keep ``MUJOCO_GL``, else ``egl`` when libEGL loads, else ``osmesa``.
 
     MuJoCo reads ``MUJOCO_GL`` when it is first imported: the commands call this before importing it."""
-    import ctypes
-    import ctypes.util
-    import sys
-
     if os.environ.get("MUJOCO_GL"):
         return os.environ["MUJOCO_GL"]
     chosen = "osmesa"
@@ -46,8 +46,6 @@ class GhostRenderer:
     def __init__(self, model, width: int = 640, height: int = 480, ghost_alpha: float = 0.35,
                  ghost_rgb: Sequence[float] = (0.2, 0.6, 1.0), ghost_offset: Sequence[float] = (0.0, 0.9, 0.0),
                  distance: float = 3.2, azimuth: float = 160.0, elevation: float = -15.0, fast: bool = True):
-        import copy
-
         import mujoco
 
         self.mujoco = mujoco

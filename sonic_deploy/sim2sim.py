@@ -512,8 +512,6 @@ def run_each_clip(policy_path, clips, cfg: Sim2SimConfig = Sim2SimConfig(), spec
 
     The per-clip summary (success = completed without fall or fault, MPJPE, joint error) is what evaluation
     in training (``sonic-eval``) reports too, so the two can be compared motion by motion."""
-    from dataclasses import replace
-
     out = {}
     c = cfg.controller_config()
     lead_in = c.damping_duration + c.ramp_duration + c.hold_duration

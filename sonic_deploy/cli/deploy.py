@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
+from dataclasses import replace
+from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,8 +116,6 @@ def _dds_config(args):
     peers = tuple(p.strip() for p in args.peers.split(",") if p.strip())
     cfg = DdsConfig.for_network(args.interface, args.domain, peers, args.uint8_kind)
     if args.no_type_adapt:
-        from dataclasses import replace
-
         cfg = replace(cfg, adapt_uint8=False)
     return cfg
 
@@ -127,8 +128,6 @@ def _cmd_sim2sim(args) -> int:
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
-
-    from dataclasses import replace
 
     from sonic_deploy.control.operator import KeyboardReader, OperatorQueue  # lazy: loads mujoco (~0.25 s at --help)
     from sonic_deploy.control.remote import RemoteScript  # lazy: as above
@@ -201,8 +200,6 @@ def _cmd_sim2sim(args) -> int:
 
 
 def _cmd_bridge(args) -> int:
-    import signal
-
     from sonic_deploy.bridge.gantry import GantryConfig  # lazy: mujoco and cyclonedds (~0.45 s at --help)
     from sonic_deploy.bridge.server import BridgeConfig, MujocoBridge  # lazy: as above
     from sonic_deploy.config.loader import load_field_config  # lazy: mujoco (~0.25 s at --help)
@@ -290,8 +287,6 @@ def _cmd_inspect(args) -> int:
 
 def _velocity_input(args, cfg):
     """--keyboard: a stdin reader thread feeding a KeyboardVelocity (a terminal is put in cbreak mode)."""
-    from dataclasses import replace
-
     from sonic_deploy.inputs.velocity import KeyboardVelocity, VelocitySchedule  # lazy: numpy (~0.07 s at --help)
 
     cfg = replace(cfg, cmd_vel=tuple((t, *v) for t, v in VelocitySchedule.parse(args.cmd_vel).steps))
@@ -312,8 +307,6 @@ def _velocity_input(args, cfg):
 
 
 def _cmd_quantize(args) -> int:
-    from pathlib import Path
-
     from sonic_deploy.policy.quantize import parity, quantize_policy  # lazy: onnxruntime (~0.13 s at --help)
     from sonic_deploy.policy.runner import PolicyRunner  # lazy: onnxruntime, as above
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -60,8 +61,6 @@ def _print_quality(rows: list[dict], title: str) -> None:
 
 
 def _cmd_retarget(args: argparse.Namespace) -> int:
-    import json
-
     from sonic_deploy.motion.motion_sets import load_motion_set  # lazy: yaml
     from sonic_deploy.motion.deepmimic import raw_dir  # lazy: mujoco
     from sonic_deploy.motion.retarget.deepmimic import DeepMimicSkeleton, load_deepmimic  # lazy: ~10 ms

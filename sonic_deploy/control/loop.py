@@ -7,6 +7,7 @@ times of consecutive cycles.
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field
 
@@ -78,8 +79,6 @@ class RateLoop:
         allocated so far out of the collector's reach and disables automatic collection during the loop (the
         loop allocates only short-lived arrays, freed by reference counting), so no collection pause lands in
         a cycle; the collector is restored afterwards."""
-        import gc
-
         was_enabled = gc.isenabled()
         if freeze_gc:
             gc.collect()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 
 from cyclonedds._clayer import ddspy_take, ddspy_write
 from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
@@ -95,8 +96,6 @@ _DOMAINS: dict[int, Domain] = {}
 
 def cyclonedds_version() -> tuple[int, ...]:
     """The cyclonedds Python package's version (0.10.x is what Unitree's SDK and the robot's side pin)."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return tuple(int(p) for p in version("cyclonedds").split(".")[:3] if p.isdigit())
     except PackageNotFoundError:  # pragma: no cover - a source checkout of cyclonedds

@@ -9,6 +9,7 @@ that replays the reference (q* = q_ref(t) - kv dq), good enough to exercise the 
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -162,8 +163,6 @@ def write_mlp_policy(path, contract: PolicyContract | None = None, *, encoder_hi
 
 def _load_linear(c: PolicyContract) -> tuple[np.ndarray, np.ndarray]:
     """The weights of write_tracking_policy for contract ``c`` (built once into a temporary file)."""
-    import tempfile
-
     import onnx
     from onnx import numpy_helper
 

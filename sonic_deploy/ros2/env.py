@@ -24,6 +24,7 @@ is unset or equals the Unitree domain, and the node refuses to start when both a
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import sysconfig
 from pathlib import Path
@@ -92,8 +93,6 @@ def ensure_ros_environment(argv: list[str] | None = None) -> None:
 
 def shell_exports(env: dict[str, str] | None = None) -> str:
     """``export NAME=value`` lines for what :func:`ros_environment` adds or changes."""
-    import shlex
-
     env = ros_environment() if env is None else env
     lines = [f"export {k}={shlex.quote(v)}" for k, v in env.items()
              if k in ("LD_LIBRARY_PATH", "RMW_IMPLEMENTATION", GUARD, "ROS_DOMAIN_ID") and os.environ.get(k) != v]

@@ -6,8 +6,9 @@ here. Those processes are forked from a parent that has loaded only third-party 
 and for sonic_train torch): a fresh interpreter per module would cost a torch import each. The sonic_deploy
 parent never loads torch, so a sonic_deploy module that pulls torch or sonic_train in is seen.
 
-Also checked, statically: no import cycle among either package's modules through their module-level imports, and
-sonic_train's imports inside functions are optional heavy dependencies or a command's deferred torch.
+Also checked, statically: no import cycle among either package's modules through their module-level imports;
+sonic_train's imports inside functions are optional heavy dependencies or a command's deferred torch; sonic_deploy's
+are optional heavy dependencies, or carry a comment on the import saying which dependency they defer.
 """
 
 from __future__ import annotations
@@ -169,6 +170,44 @@ def test_sonic_train_imports_inside_functions_are_optional_deps_or_commands():
                         continue
                     offenders.append(f"{rel}:{sub.lineno} {mod}")
     assert not offenders, offenders
+
+
+# sonic_deploy: third-party packages that the runtime defers (an extra's, or slow to import at --help); any other
+# import inside a function must say on its line, on its import block's first line or on a comment line just above
+# it, what it defers.
+DEPLOY_HEAVY = ("onnx", "onnxruntime", "mujoco", "cyclonedds", "rclpy", "std_msgs", "websockets", "mcap",
+                "matplotlib", "imageio", "rich")
+
+
+def _deploy_in_function_imports_without_reason(root: Path) -> list[str]:
+    offenders = []
+    for p in sorted(root.rglob("*.py")):
+        text = p.read_text()
+        lines = text.splitlines()
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for sub in ast.walk(node):
+                if not isinstance(sub, (ast.Import, ast.ImportFrom)):
+                    continue
+                mod = (sub.module or "") if isinstance(sub, ast.ImportFrom) else sub.names[0].name
+                if mod.split(".")[0] in DEPLOY_HEAVY:
+                    continue
+                k = sub.lineno - 1
+                while k > 0 and "#" not in lines[k] and lines[k - 1].lstrip().startswith(("import ", "from ")):
+                    k -= 1  # the block's first import carries the comment
+                if "#" not in lines[k] and not lines[k - 1].lstrip().startswith("#"):  # or a comment line above
+                    offenders.append(f"{p.relative_to(root.parent)}:{sub.lineno} {mod}")
+    return sorted(set(offenders))
+
+
+def test_sonic_deploy_imports_inside_functions_say_what_they_defer(tmp_path):
+    offenders = _deploy_in_function_imports_without_reason(ROOT / "sonic_deploy")
+    assert not offenders, offenders
+    bad = tmp_path / "pkg"
+    bad.mkdir()
+    (bad / "m.py").write_text("def f():\n    from dataclasses import replace\n    return replace\n")
+    assert _deploy_in_function_imports_without_reason(bad) == ["pkg/m.py:2 dataclasses"]  # the check sees one
 
 
 def test_the_cycle_check_sees_a_cycle():
