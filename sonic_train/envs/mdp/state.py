@@ -207,7 +207,11 @@ class ReferenceFrame:
             pair = arr.index_select(0, self._rows).view((2,) + i0.shape + arr.shape[1:])
             a0, a1 = pair[0], pair[1]
             w = alpha.reshape(alpha.shape + (1,) * (a0.dim() - alpha.dim()))
-            out = quat_slerp(a0, a1, w) if table.GROUPS[group][1] else a0 + (a1 - a0) * w
+            if table.GROUPS[group][1]:
+                out = quat_slerp(a0, a1, w)
+            else:  # a0 + (a1 - a0) * w, written in place into the difference
+                out = a1 - a0
+                out.mul_(w).add_(a0)
             self._groups[group] = out
         return out
 

@@ -72,6 +72,8 @@ class MujocoBackend:
         self.cvel = np.zeros((n, nb, 6))
         self.com = np.zeros((n, 3))
         self.cfrc = np.zeros((n, nb, 6))
+        self._lever = np.zeros((n, nb, 3))  # read_state's scratch: body origin - subtree centre of mass
+        self._cross_tmp = np.zeros((n, nb))
         # (source in MjData, destination row) views per env, made once: the copy-out is plain copies
         self._copies = [self._copy_views(i) for i in range(n)]
         self._fresh = np.zeros(n, dtype=bool)  # MjData holds mj_step1 of its current state (see the module doc)
@@ -154,7 +156,7 @@ class MujocoBackend:
         ang_w = quat_apply(quat, w_local)
         # cvel = [ang, lin] about the subtree centre of mass; move the linear part to each body origin
         ang_b = self.cvel[..., :3]
-        lin_b = self.cvel[..., 3:] + np.cross(ang_b, self.xpos - self.com[:, None, :])
+        lin_b = self.cvel[..., 3:] + self._cross_ang(ang_b, np.subtract(self.xpos, self.com[:, None, :], out=self._lever))
         return RobotState(
             body_names=self.body_names,
             root_pos_w=f(qpos[:, :3]), root_quat_w=f(quat), root_lin_vel_w=f(qvel[:, :3]), root_ang_vel_w=f(ang_w),
@@ -162,6 +164,16 @@ class MujocoBackend:
             body_pos_w=f(self.xpos), body_quat_w=f(self.xquat), body_lin_vel_w=f(lin_b), body_ang_vel_w=f(ang_b),
             body_contact_force_w=f(self.cfrc[..., 3:]), feet_ids=self.feet_ids,
         )
+
+    def _cross_ang(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``np.cross(a, b)`` of [N, B, 3] arrays by its own component formulas (a1 b2 - a2 b1, ...: bitwise the
+        same) into preallocated scratch, without np.cross's broadcasting set-up and temporaries."""
+        out, tmp = np.empty_like(a), self._cross_tmp
+        for k, (i, j) in enumerate(((1, 2), (2, 0), (0, 1))):
+            np.multiply(a[..., i], b[..., j], out=out[..., k])
+            np.multiply(a[..., j], b[..., i], out=tmp)
+            out[..., k] -= tmp
+        return out
 
     # ------------------------------------------------------------------ resets
     def _reset_default(self, i: int) -> None:
