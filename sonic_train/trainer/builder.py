@@ -35,9 +35,8 @@ def build_callbacks(cfg: DictConfig, experiment_dir: str) -> list[Callback]:
     if cbs.get("tensorboard", None) is not None and cbs.tensorboard.get("enabled", True):
         out.append(TensorboardCallback(os.path.join(experiment_dir, "tensorboard")))
     if cbs.get("wandb", None) is not None and cbs.wandb.get("enabled", True):
-        w = cfg.get("opt", {}).get("wandb", {}) or {}
-        out.append(WandbCallback(project=w.get("project", "sonic"), entity=w.get("entity", None),
-                                 name=w.get("name", None), group=w.get("group", None), mode=w.get("mode", None),
+        w = cfg.opt.wandb  # configs/opt/wandb.yaml: the one home of these defaults
+        out.append(WandbCallback(project=w.project, entity=w.entity, name=w.name, group=w.group, mode=w.mode,
                                  log_dir=experiment_dir,
                                  config=OmegaConf.to_container(cfg, resolve=True)))
     return out
@@ -47,7 +46,7 @@ def build_runner(cfg: DictConfig, env: Any, accelerator: Any = None,
                  callbacks: list[Callback] | None = None) -> Runner:
     obs = env.reset()
     model = build_actor_critic(cfg, obs_dims_from(obs), env.num_actions)
-    kind = cfg.trainer.get("kind", "ppo_aux")
+    kind = cfg.trainer.kind  # configs/trainer/*.yaml
     if kind not in TRAINERS:
         raise ValueError(f"trainer.kind {kind!r} not in {sorted(TRAINERS)}")
     kwargs: dict[str, Any] = {}
@@ -56,7 +55,7 @@ def build_runner(cfg: DictConfig, env: Any, accelerator: Any = None,
     trainer = TRAINERS[kind](model, cfg.algo.config, env.num_envs, env.num_actions,
                              device=torch.device(str(env.device)), accelerator=accelerator,
                              seed=int(cfg.get("seed", 0)), **kwargs)
-    exp_dir = str(cfg.get("experiment_dir", "logs/sonic"))
+    exp_dir = str(cfg.experiment_dir)  # configs/base.yaml
     cbs = build_callbacks(cfg, exp_dir) if callbacks is None else callbacks
     runner = Runner(env, trainer, cfg, cbs, ScheduleManager(cfg.get("schedules", None), env), accelerator,
                     timing_interval=int(cfg.trainer.timing_interval))
