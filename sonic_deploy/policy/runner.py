@@ -133,26 +133,22 @@ class PolicyRunner:
     def _plan(self, group: str, terms) -> "_GroupPlan":
         """The group's history and each term's view of its new values, built once per group."""
         hist = ob.GroupHistory([(t.history, t.dim) for t in terms])
+        writers = self._writers()
         parts, off = [], 0
         for t in terms:
             scale = self._scales[t.name] if t.name in self._scales else t.scale_array()
-            write = self._writers.get(t.name) or (lambda dst, state, frames, name=t.name: self._write(name, dst, state, frames))
+            write = writers.get(t.name) or (lambda dst, state, frames, name=t.name: self._w_raw(name, dst, state, frames))
             parts.append((write, hist.new[off:off + t.dim], None if (scale == 1.0).all() else scale))  # v * 1 is v
             off += t.dim
         plan = self._plans[group] = _GroupPlan(terms, hist, parts)
         return plan
 
-    def _write(self, name: str, dst: np.ndarray, state, frames) -> None:
-        """Term ``name``'s raw value into ``dst`` (float64): :meth:`_raw`'s values."""
-        writer = self._writers.get(name)
-        if writer is not None:
-            writer(dst, state, frames)
-        else:
-            dst[:] = self._raw(name, state, frames)
+    def _w_raw(self, name: str, dst: np.ndarray, state, frames) -> None:
+        """Any other term: :meth:`_raw`'s array copied into ``dst``."""
+        dst[:] = self._raw(name, state, frames)
 
-    @property
     def _writers(self) -> dict:
-        """The terms written in place, without :meth:`_raw`'s intermediate array (same values)."""
+        """The terms written in place, without :meth:`_raw`'s intermediate array (the same values)."""
         return {"base_ang_vel": self._w_base_ang_vel, "projected_gravity": self._w_projected_gravity,
                 "joint_pos_rel": self._w_joint_pos_rel, "joint_vel": self._w_joint_vel, "last_action": self._w_last_action,
                 "command_joint_pos_future": self._w_command_joint_pos_future,
@@ -164,8 +160,7 @@ class PolicyRunner:
 
     def _w_projected_gravity(self, dst, state, frames) -> None:
         if np.shape(state.imu_quat) != (4,):
-            dst[:] = self._raw("projected_gravity", state, frames)
-            return
+            return self._w_raw("projected_gravity", dst, state, frames)
         w, x, y, z = state.imu_quat.tolist() if isinstance(state.imu_quat, np.ndarray) else map(float, state.imu_quat)
         dst[:] = (2 * (w * y - x * z), -2 * (y * z + w * x), 2 * (x * x + y * y) - 1)  # ob.projected_gravity
 
@@ -180,19 +175,18 @@ class PolicyRunner:
 
     def _w_command_joint_pos_future(self, dst, state, frames) -> None:
         if frames is None:
-            dst[:] = self._raw("command_joint_pos_future", state, frames)  # raises: no reference connected
+            return self._w_raw("command_joint_pos_future", dst, state, frames)  # raises: no reference connected
         np.subtract(frames.joint_pos, self.default, out=dst.reshape(np.shape(frames.joint_pos)))
 
     def _w_command_joint_vel_future(self, dst, state, frames) -> None:
         if frames is None:
-            dst[:] = self._raw("command_joint_vel_future", state, frames)
+            return self._w_raw("command_joint_vel_future", dst, state, frames)
         dst.reshape(np.shape(frames.joint_vel))[...] = frames.joint_vel
 
     def _w_command_anchor_ori_future(self, dst, state, frames) -> None:
         if frames is None or np.shape(state.imu_quat) != (4,) or np.ndim(frames.root_quat) != 2:
-            dst[:] = self._raw("command_anchor_ori_future", state, frames)
-        else:
-            dst[:] = ob.command_anchor_ori_future_one(state.imu_quat, frames.root_quat)
+            return self._w_raw("command_anchor_ori_future", dst, state, frames)
+        dst[:] = ob.command_anchor_ori_future_one(state.imu_quat, frames.root_quat)
 
     def observe(self, state, frames) -> dict[str, np.ndarray]:
         c = self.contract
