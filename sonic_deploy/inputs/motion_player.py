@@ -125,7 +125,7 @@ class MotionPlayer:
         w1 = w[:, None]
         lin = self._lin.take(i0, axis=0)
         lin += w1 * self._dlin.take(i0, axis=0)  # a0 + w (a1 - a0) for every field at once
-        fields = [lin[:, sl].reshape((-1,) + shape) for sl, shape in self._cols]
+        fields = [lin[:, sl] if len(shape) == 1 else lin[:, sl].reshape((-1,) + shape) for sl, shape in self._cols]
         qj, dqj, root_p, body_p = fields[:4]
         dqj = dqj * self.speed if self.speed != 1.0 else dqj  # x * 1 is x
         quats = slerp_rows(self._quat_pairs.take(i0, axis=0), w1[:, None], self._any_small)  # pelvis, VR points
@@ -152,7 +152,9 @@ class MotionPlayer:
         c = self.clip
         tc = times * self.speed if self.speed != 1.0 else times  # t * 1 is t
         d = c.duration
-        tc = np.mod(tc, d) if (self.loop and d > 0) else np.minimum(np.maximum(tc, 0.0), d)  # np.clip's values
-        f = np.minimum(np.maximum(tc * c.fps, 0.0), len(self._lin) - 1)
-        i0 = np.floor(f).astype(np.int64)
-        return i0, f - i0
+        if self.loop and d > 0:
+            f = np.mod(tc, d) * c.fps  # >= +0 (np.mod's zero takes the divisor's sign): no clip at 0 needed
+        else:
+            f = np.maximum(np.minimum(np.maximum(tc, 0.0), d) * c.fps, 0.0)  # np.clip's values
+        whole, w = np.divmod(np.minimum(f, len(self._lin) - 1), 1.0)  # floor(f) and f - floor(f), both exact
+        return whole.astype(np.int64), w
