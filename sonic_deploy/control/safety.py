@@ -121,8 +121,7 @@ def check_state(state: RobotState, spec: RobotSpec, cfg: SafetyConfig, limits: L
     one cheap question (a sum is finite, a maximum is inside its limit) and looks for the culprit only when that
     fails."""
     q, dq, quat = state.q, state.dq, state.imu_quat
-    add = np.add.reduce
-    if not math.isfinite(float(add(q)) + float(add(dq)) + float(add(quat)) + float(add(state.imu_gyro))):
+    if not math.isfinite(float(np.add.reduce(np.concatenate((q, dq, quat, state.imu_gyro))))):
         fault = _nan_state(state, spec, now)  # none when the sum merely overflowed
         if fault is not None:
             return fault
