@@ -82,15 +82,25 @@ class RemoteBindings:
 
 
 class RemoteWatcher:
+    """Edge detection of the bound button combinations. The remote's bytes change only when a stick or button
+    moves, so an unchanged sample is answered from the held set without decoding it again (e-stop keeps firing
+    while held, every other action fires once per press)."""
+
     def __init__(self, bindings: RemoteBindings | None = None):
         self.bindings = bindings or RemoteBindings()
         self._held: set[str] = set()
         self.last = RemoteState()
+        self._masks = {a: sum(1 << BUTTON_BITS[b] for b in getattr(self.bindings, a)) for a in ACTIONS}
+        self._last_bytes: bytes | None = None
 
     def update(self, data: bytes) -> list[str]:
+        data = bytes(data)
+        if data == self._last_bytes:
+            return ["estop"] if "estop" in self._held else []
+        self._last_bytes = data
         st = RemoteState.decode(data)
         self.last = st
-        held = {a for a in ACTIONS if st.pressed(*getattr(self.bindings, a))}
+        held = {a for a, m in self._masks.items() if m and (st.keys & m) == m}
         fired = []
         for a in ACTION_PRIORITY:
             if a in held and (a == "estop" or a not in self._held):

@@ -74,6 +74,8 @@ class ThermalMonitor:
         self._warned = np.zeros(n, bool)
         self._last_now: float | None = None
         self.min_scale = 1.0
+        self._cool = self.warn - 2.0  # below this a warned motor may warn again
+        self._nominal = True  # no warning latched, every scale exactly 1: the cool path may skip the rest
 
     def target_scale(self, temperature: np.ndarray) -> np.ndarray:
         frac = np.clip((temperature - self.warn) / (self.limit - self.warn), 0.0, 1.0)
@@ -82,28 +84,30 @@ class ThermalMonitor:
     def update(self, temperature: np.ndarray, motor_error: np.ndarray | None, now: float) -> Fault | None:
         t = np.asarray(temperature, np.float64)
         self.temperature = t.copy()
-        self.peak = np.fmax(self.peak, t)
-        if motor_error is not None:
+        np.fmax(self.peak, t, out=self.peak)
+        if motor_error is not None and np.any(motor_error):
             bits = np.asarray(motor_error, np.uint64) & np.uint64(self.cfg.motor_fault_mask)
             if bits.any():
                 i = int(np.argmax(bits != 0))
                 return Fault("motor_fault", self.names[i], float(bits[i]), now, f"motorstate bits 0x{int(bits[i]):08x}")
-        over = t - self.limit
-        if (over >= 0).any():
-            i = int(np.argmax(over))
+        if (t >= self.limit).any():
+            i = int(np.argmax(t - self.limit))
             return Fault("motor_overtemperature", self.names[i], float(t[i]), now, f"limit {self.limit[i]:.1f} C")
+        dt = 0.0 if self._last_now is None else max(0.0, now - self._last_now)
+        self._last_now = now
+        if self._nominal and (t < self._cool).all():
+            return None  # every motor below its warning hysteresis, nothing warned or derated: nothing changes
         hot = t >= self.warn
         for i in np.flatnonzero(hot & ~self._warned):
             w = Fault("motor_temperature_warning", self.names[i], float(t[i]), now,
                       f"warn {self.warn[i]:.1f} C, limit {self.limit[i]:.1f} C" + (", derating" if self.derate_mask[i] else ""))
             self.warnings.append(w)
             log.warning("%s", w)
-        self._warned = hot | (self._warned & (t >= self.warn - 2.0))  # 2 C hysteresis before warning again
-        dt = 0.0 if self._last_now is None else max(0.0, now - self._last_now)
-        self._last_now = now
+        self._warned = hot | (self._warned & (t >= self._cool))  # 2 C hysteresis before warning again
         step = self.cfg.derate_rate * dt
         self.scale = np.clip(self.target_scale(t), self.scale - step, self.scale + step)
         self.min_scale = min(self.min_scale, float(self.scale.min()))
+        self._nominal = not self._warned.any() and bool((self.scale == 1.0).all())
         return None
 
     @property
