@@ -6,7 +6,8 @@
 * blend-in: over ``blend_time`` the joint reference moves from the robot's pose at start to the clip
   (smoothstep), and the pelvis orientation from the robot's to the clip's (normalised lerp).
 Frames are interpolated linearly between samples, quaternions by slerp (the training command's interpolation,
-``utils.rotations.quat_slerp``; the observation-parity test compares the two between frames).
+``utils.rotations.quat_slerp``, precomputed per clip by ``slerp_pairs`` / ``slerp_rows``; the observation-parity test
+compares the two between frames).
 """
 
 from __future__ import annotations
@@ -14,14 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
-from sonic_deploy.utils.rotations import quat_mul, quat_slerp, slerp_pairs, slerp_rows, yaw_of
+from sonic_deploy.utils.rotations import quat_mul, quat_nlerp, slerp_pairs, slerp_rows, yaw_of
 from sonic_deploy.utils.easing import smoothstep
-
-
-def _nlerp(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
-    b = np.where((np.sum(a * b, axis=-1, keepdims=True) < 0), -b, b)
-    q = (1 - w) * a + w * b
-    return q / np.linalg.norm(q, axis=-1, keepdims=True)
 
 
 class MotionPlayer:
@@ -108,12 +103,6 @@ class MotionPlayer:
         d = self.clip.duration
         return np.mod(tc, d) if (self.loop and d > 0) else np.clip(tc, 0.0, d)
 
-    @staticmethod
-    def _lerp(arr: np.ndarray, i0, i1, w):
-        w = w.reshape((-1,) + (1,) * (arr.ndim - 1))
-        a0 = arr[i0]
-        return a0 + w * (arr[i1] - a0)
-
     def _pos(self, p: np.ndarray) -> np.ndarray:
         return p @ self._rot.T + self._offset
 
@@ -134,7 +123,7 @@ class MotionPlayer:
             a = smoothstep(times / self.blend_time)[:, None]
             qj = (1 - a) * self._q0 + a * qj
             dqj = a * dqj
-            root_q = _nlerp(np.broadcast_to(self._quat0, root_q.shape), root_q, a)
+            root_q = quat_nlerp(np.broadcast_to(self._quat0, root_q.shape), root_q, a)
         fr = ReferenceFrames(times=times, joint_pos=qj, joint_vel=dqj, root_pos=root_p, root_quat=root_q,
                              body_pos_w=body_p, body_names=self.body_names)
         k = 4

@@ -27,7 +27,7 @@ import numpy as np
 
 from sonic_deploy.inputs.base import ReferenceFrames
 from sonic_deploy.utils.easing import smoothstep
-from sonic_deploy.utils.rotations import quat_from_yaw, quat_mul, quat_slerp, yaw_of
+from sonic_deploy.utils.rotations import quat_from_yaw, quat_mul, quat_nlerp, quat_slerp, yaw_of
 
 FIELDS = {"joint_pos": (29,), "joint_vel": (29,), "root_pos": (3,), "root_quat": (4,), "smpl_joints": (24, 3),
           "vr_pos": (3, 3), "vr_quat": (3, 4)}
@@ -153,10 +153,7 @@ class MotionStreamInput:
             dqj = a[:, None] * dqj
         rq = quat_mul(np.broadcast_to(self._yaw_q, stack["root_quat"].shape), stack["root_quat"])
         if self._quat0 is not None:  # the blend-in from the robot's pelvis: an ease, normalised lerp
-            q0 = np.broadcast_to(self._quat0, rq.shape)
-            rq2 = np.where(np.sum(q0 * rq, -1, keepdims=True) < 0, -rq, rq)
-            rq = (1 - a[:, None]) * q0 + a[:, None] * rq2
-            rq /= np.linalg.norm(rq, axis=-1, keepdims=True)
+            rq = quat_nlerp(np.broadcast_to(self._quat0, rq.shape), rq, a[:, None])
         pos = lambda p: p @ self._rot.T + self._shift  # noqa: E731
         out = ReferenceFrames(times=times, joint_pos=qj, joint_vel=dqj, root_pos=pos(stack["root_pos"]), root_quat=rq)
         if "smpl_joints" in stack:

@@ -28,7 +28,7 @@ import numpy as np
 from sonic_deploy.inputs.vr_poses import PoseSample
 from sonic_deploy.motion.kinematics import VR_ON_G1, Kinematics
 from sonic_deploy.robots.g1 import G1, RobotSpec
-from sonic_deploy.utils.rotations import quat_conj, quat_from_yaw, quat_mul, yaw_of
+from sonic_deploy.utils.rotations import quat_conjugate, quat_from_yaw, quat_mul, yaw_of
 
 HEAD_HEIGHT_PER_BODY_HEIGHT = 0.936  # eye height / stature, adult anthropometry
 
@@ -98,8 +98,8 @@ class Calibration:
         c.d_pos[0] = ref.pos[0] - c.s_head * local[0]
         for i in (1, 2):
             c.d_pos[i] = (ref.pos[i] - ref.pos[0]) - c.s_arm * (local[i] - local[0])
-        qy_inv = np.broadcast_to(quat_conj(quat_from_yaw(yaw)), (3, 4))
-        c.q_off = quat_mul(quat_conj(quat_mul(qy_inv, s.quat)), ref.quat)
+        qy_inv = np.broadcast_to(quat_conjugate(quat_from_yaw(yaw)), (3, 4))
+        c.q_off = quat_mul(quat_conjugate(quat_mul(qy_inv, s.quat)), ref.quat)
         return c
 
     def local(self, pos: np.ndarray) -> np.ndarray:
@@ -115,7 +115,7 @@ class Calibration:
         pos[0] = self.s_head * loc[0] + self.d_pos[0]
         for i in (1, 2):
             pos[i] = pos[0] + self.s_arm * (loc[i] - loc[0]) + self.d_pos[i]
-        qy_inv = np.broadcast_to(quat_conj(quat_from_yaw(self.yaw)), (3, 4))
+        qy_inv = np.broadcast_to(quat_conjugate(quat_from_yaw(self.yaw)), (3, 4))
         quat = quat_mul(quat_mul(qy_inv, s.quat), self.q_off)
         quat = quat / np.linalg.norm(quat, axis=-1, keepdims=True)
         return pos, quat

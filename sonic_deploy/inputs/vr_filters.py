@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from sonic_deploy.utils.rotations import quat_nlerp
+
 
 class ExpSmoother:
     def __init__(self, tau: float):
@@ -52,6 +54,4 @@ class ExpSmoother:
 def blend_poses(pos_a, quat_a, pos_b, quat_b, w: float) -> tuple[np.ndarray, np.ndarray]:
     """(1 - w) a + w b on positions, nlerp on quaternions (shortest arc)."""
     pos = (1.0 - w) * np.asarray(pos_a) + w * np.asarray(pos_b)
-    qb = np.where(np.sum(quat_a * quat_b, axis=-1, keepdims=True) < 0, -quat_b, quat_b)
-    q = (1.0 - w) * quat_a + w * qb
-    return pos, q / np.linalg.norm(q, axis=-1, keepdims=True)
+    return pos, quat_nlerp(quat_a, quat_b, w)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sonic_deploy.utils.rotations import quat_conj, quat_mul
+from sonic_deploy.utils.rotations import matrix_to_quat, quat_conjugate, quat_mul
 
 POINTS = ("head", "left", "right")
 FRAMES = ("webxr", "robot")
@@ -32,31 +32,7 @@ class PoseFormatError(ValueError):
     """A malformed pose message; the text names the field."""
 
 
-def mat_to_quat(r: np.ndarray) -> np.ndarray:
-    """Unit quaternion (w, x, y, z, w >= 0) of rotation matrices [..., 3, 3]."""
-    r = np.asarray(r, np.float64)
-    flat = r.reshape(-1, 3, 3)
-    out = np.empty((len(flat), 4))
-    for i, m in enumerate(flat):
-        tr = m[0, 0] + m[1, 1] + m[2, 2]
-        if tr > 0:
-            s = 2.0 * math.sqrt(tr + 1.0)
-            q = [0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s]
-        elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-            s = 2.0 * math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
-            q = [(m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s]
-        elif m[1, 1] > m[2, 2]:
-            s = 2.0 * math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
-            q = [(m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s]
-        else:
-            s = 2.0 * math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
-            q = [(m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s]
-        q = np.asarray(q)
-        out[i] = (q if q[0] >= 0 else -q) / np.linalg.norm(q)
-    return out.reshape(r.shape[:-2] + (4,))
-
-
-Q_WEBXR_TO_ROBOT = mat_to_quat(WEBXR_TO_ROBOT)
+Q_WEBXR_TO_ROBOT = matrix_to_quat(WEBXR_TO_ROBOT)
 
 
 @dataclass
@@ -75,7 +51,7 @@ class PoseSample:
             return self
         pos = self.pos @ WEBXR_TO_ROBOT.T
         qm = np.broadcast_to(Q_WEBXR_TO_ROBOT, self.quat.shape)
-        quat = quat_mul(quat_mul(qm, self.quat), quat_conj(qm))  # R_r = M R_w M^T: device axes follow too
+        quat = quat_mul(quat_mul(qm, self.quat), quat_conjugate(qm))  # R_r = M R_w M^T: device axes follow too
         return PoseSample(self.t, pos, quat, "robot", self.valid)
 
     def to_message(self) -> dict:

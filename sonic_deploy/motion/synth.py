@@ -17,7 +17,7 @@ import numpy as np
 
 from sonic_deploy.motion.clip import MotionClip, save_clip
 from sonic_deploy.motion.kinematics import Kinematics
-from sonic_deploy.utils.rotations import quat_conj, quat_from_axis_angle, quat_mul, quat_to_axis_angle
+from sonic_deploy.utils.rotations import quat_conjugate, quat_from_axis_angle, quat_mul, quat_to_axis_angle
 
 FPS = 50.0
 LEGS = {"left": (np.arange(0, 6), "left_ankle_roll_link"), "right": (np.arange(6, 12), "right_ankle_roll_link")}
@@ -74,7 +74,7 @@ class LegIK:
                 yaw_q = quat_from_axis_angle(np.array([0, 0, 1.0]), frame.foot_yaw[side])
                 target_q = quat_mul(yaw_q, self.default_foot_quat[side])
                 e_pos = frame.foot_pos[side] - d.xpos[b]
-                e_rot = quat_to_axis_angle(quat_mul(target_q, quat_conj(d.xquat[b])))
+                e_rot = quat_to_axis_angle(quat_mul(target_q, quat_conjugate(d.xquat[b])))
                 err = np.concatenate([e_pos, e_rot])
                 worst = max(worst, float(np.abs(err).max()))
                 mujoco.mj_jacBody(m, d, self.jacp, self.jacr, b)

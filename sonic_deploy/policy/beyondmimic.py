@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sonic_deploy.policy import observations as ob
 from sonic_deploy.inputs.base import ReferenceFrames
 from sonic_deploy.policy.contract import ContractError
 from sonic_deploy.policy.embedded import RebasedReference, motion_length
 from sonic_deploy.policy.kinematics import G1Kinematics
 from sonic_deploy.policy.session import make_session
 from sonic_deploy.robots.g1 import G1, RobotSpec
+from sonic_deploy.utils.rotations import quat_mul, quat_to_matrix, yaw_of
 
 ESTIMATOR_TERMS = ("motion_anchor_pos_b", "base_lin_vel")
 KNOWN_TERMS = ("command", "motion_anchor_pos_b", "motion_anchor_ori_b", "base_lin_vel", "base_ang_vel", "joint_pos",
@@ -174,23 +174,23 @@ class BeyondMimicPolicy:
             m_quat = ref["body_quat_w"][0, bi].astype(np.float64)
             m_pos = ref["body_pos_w"][0, bi].astype(np.float64) if "body_pos_w" in ref else np.zeros(3)
             if self._yaw is None:  # align the motion's heading with the robot's once, at start
-                dyaw = float(ob.heading(a_quat) - ob.heading(m_quat))
+                dyaw = float(yaw_of(a_quat) - yaw_of(m_quat))
                 self._yaw = np.array([np.cos(dyaw / 2), 0, 0, np.sin(dyaw / 2)])
                 self._m0 = m_pos.copy()
                 self._a0 = a_pos.copy()
-            m_quat = ob.quat_mul(self._yaw, m_quat)
-            r_a = ob.quat_to_mat(a_quat)
+            m_quat = quat_mul(self._yaw, m_quat)
+            r_a = quat_to_matrix(a_quat)
         for name in self.obs_names:
             if name == "command":
                 parts.append(np.concatenate([ref["joint_pos"][0], ref["joint_vel"][0]]))
             elif name == "motion_anchor_ori_b":
-                parts.append(mat_to_6d_rowmajor(r_a.T @ ob.quat_to_mat(m_quat)))
+                parts.append(mat_to_6d_rowmajor(r_a.T @ quat_to_matrix(m_quat)))
             elif name == "motion_anchor_pos_b":
-                yaw_r = ob.quat_to_mat(self._yaw)
+                yaw_r = quat_to_matrix(self._yaw)
                 m_w = self._a0 + yaw_r @ (m_pos - self._m0)
                 parts.append(r_a.T @ (m_w - a_pos))
             elif name == "base_lin_vel":
-                parts.append(ob.quat_to_mat(state.imu_quat).T @ self.root_state()[2])
+                parts.append(quat_to_matrix(state.imu_quat).T @ self.root_state()[2])
             elif name == "base_ang_vel":
                 parts.append(state.imu_gyro)
             elif name == "joint_pos":

@@ -14,7 +14,7 @@ from sonic_deploy.inputs.base import ReferenceFrames
 from sonic_deploy.motion.clip import MotionClip
 from sonic_deploy.motion.kinematics import Kinematics
 from sonic_deploy.policy.kinematics import G1Kinematics
-from sonic_deploy.utils.rotations import quat_mul, quat_to_mat, yaw_of
+from sonic_deploy.utils.rotations import quat_mul, quat_to_matrix, yaw_of
 
 FAR = 10 ** 7  # a frame index past any motion: graphs clamp time_step to their last frame
 
@@ -56,7 +56,7 @@ class RebasedReference:
 
     def frames(self, step: int, joint_pos: np.ndarray, joint_vel: np.ndarray, anchor_pos: np.ndarray,
                anchor_quat: np.ndarray) -> ReferenceFrames:
-        d = quat_to_mat(self._yaw_q) @ (np.asarray(anchor_pos, np.float64) - self._motion0)
+        d = quat_to_matrix(self._yaw_q) @ (np.asarray(anchor_pos, np.float64) - self._motion0)
         a_pos = np.array([self._robot0[0] + d[0], self._robot0[1] + d[1], anchor_pos[2]])
         root_pos, root_quat = self.kin.root_from_body(self.anchor, a_pos, quat_mul(self._yaw_q, anchor_quat), joint_pos)
         body = self.kin.body_positions(self.body_names, root_pos, root_quat, joint_pos)

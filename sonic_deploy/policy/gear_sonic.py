@@ -41,7 +41,7 @@ import yaml
 from sonic_deploy.policy.contract import ContractError
 from sonic_deploy.policy.session import make_session
 from sonic_deploy.robots.g1 import G1, RobotSpec
-from sonic_deploy.utils.rotations import quat_apply_inverse, quat_conj, quat_mul, quat_to_mat
+from sonic_deploy.utils.rotations import quat_apply_inverse, quat_conjugate, quat_mul, quat_to_matrix
 
 CONTROL_DT = 0.02
 # Unitree joint i -> its index in the policy's (Isaac Lab) vectors (gear_sonic isaaclab_to_mujoco)
@@ -246,8 +246,8 @@ class GearSonicPolicy:
             isaac[:, ISAAC_INDEX] = rows
             return (isaac[:, WRISTS_ISAAC] if t.base.endswith("wrists") else isaac).reshape(-1)
         if t.base == "motion_anchor_orientation":
-            rel = quat_mul(quat_conj(np.asarray(state.imu_quat, np.float64))[None], np.asarray(frames.root_quat)[idx])
-            return quat_to_mat(rel)[:, :, :2].reshape(-1)
+            rel = quat_mul(quat_conjugate(np.asarray(state.imu_quat, np.float64))[None], np.asarray(frames.root_quat)[idx])
+            return quat_to_matrix(rel)[:, :, :2].reshape(-1)
         return np.asarray(frames.root_pos, np.float64)[idx, 2]  # motion_root_z_position
 
     def _history_entry(self, state) -> dict[str, np.ndarray]:

@@ -35,7 +35,7 @@ from sonic_deploy.policy.embedded import RebasedReference, motion_length
 from sonic_deploy.policy.kinematics import G1Kinematics
 from sonic_deploy.policy.session import make_session
 from sonic_deploy.robots.g1 import G1, RobotSpec
-from sonic_deploy.utils.rotations import quat_apply_inverse, quat_conj, quat_mul, quat_to_mat, xyzw_to_wxyz, yaw_of
+from sonic_deploy.utils.rotations import quat_apply_inverse, quat_conjugate, quat_mul, quat_to_matrix, xyzw_to_wxyz, yaw_of
 
 # the publisher's G1 29-DoF stance (holosoma_inference config robot g1_29dof, default_dof_angles), Unitree order
 HOLOSOMA_G1_DEFAULT = np.array([-0.312, 0.0, 0.0, 0.669, -0.363, 0.0, -0.312, 0.0, 0.0, 0.669, -0.363, 0.0,
@@ -246,12 +246,12 @@ class HolosomaTracking(_HolosomaBase):
             self._yaw_robot = float(yaw_of(robot_quat))
             self._yaw_motion = float(yaw_of(self._motion_quat))
             self._rebase.start(a_pos, robot_quat, self._motion_pos(self._out), self._motion_quat)
-        rel = quat_mul(quat_conj(self._remove_yaw(robot_quat, self._yaw_robot)),
+        rel = quat_mul(quat_conjugate(self._remove_yaw(robot_quat, self._yaw_robot)),
                        self._remove_yaw(self._motion_quat, self._yaw_motion))
         parts = {"actions": self.last_action_p, "base_ang_vel": state.imu_gyro,
                  "dof_pos": np.asarray(state.q)[self.to_unitree] - self.default_p,
                  "dof_vel": np.asarray(state.dq)[self.to_unitree], "motion_command": self._command,
-                 "motion_ref_ori_b": quat_to_mat(rel)[:, :2].reshape(-1)}
+                 "motion_ref_ori_b": quat_to_matrix(rel)[:, :2].reshape(-1)}
         return {"obs": self._concat(parts)}
 
     def infer(self, inputs: dict[str, np.ndarray]) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 
 from sonic_deploy.robots.g1 import RobotSpec
 from sonic_deploy.robots.scene import SceneConfig, load_model
-from sonic_deploy.utils.rotations import quat_conj, quat_mul
+from sonic_deploy.utils.rotations import quat_conjugate, quat_mul
 
 
 class G1Kinematics:
@@ -44,7 +44,7 @@ class G1Kinematics:
     def root_from_body(self, body: str, body_pos, body_quat, q) -> tuple[np.ndarray, np.ndarray]:
         """Root (pelvis) pose that puts ``body`` at (body_pos, body_quat) with joints q."""
         p_b, q_b = self.body_pose(body, np.array([1.0, 0, 0, 0]), q)  # body in the root frame
-        root_quat = quat_mul(body_quat, quat_conj(q_b))
+        root_quat = quat_mul(body_quat, quat_conjugate(q_b))
         r = np.empty(9)
         mujoco.mju_quat2Mat(r, root_quat)
         return np.asarray(body_pos) - r.reshape(3, 3) @ p_b, root_quat / np.linalg.norm(root_quat)

@@ -9,21 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sonic_deploy.utils.rotations import quat_mul, quat_to_mat, yaw_mat, yaw_quat  # noqa: F401 (ob.* names)
-from sonic_deploy.utils.rotations import yaw_of as heading  # noqa: F401 (the docstring's word; one implementation)
-
-GRAVITY_DIR = np.array([0.0, 0.0, -1.0])
-
-
-def mat_to_6d(r: np.ndarray) -> np.ndarray:
-    """First two columns of r, col0 then col1, each xyz: [..., 6]."""
-    return np.concatenate([r[..., :, 0], r[..., :, 1]], axis=-1)
+from sonic_deploy.utils.rotations import matrix_to_6d, quat_to_matrix, yaw_matrix, yaw_of
 
 
 # --- proprioception -----------------------------------------------------------------------------------
 def base_ang_vel(pelvis_quat: np.ndarray, ang_vel_w: np.ndarray) -> np.ndarray:
     """[3] pelvis angular velocity in the pelvis frame: R_pelvis^T w_world (on the robot: the pelvis IMU gyro)."""
-    return np.einsum("...ji,...j->...i", quat_to_mat(pelvis_quat), ang_vel_w)
+    return np.einsum("...ji,...j->...i", quat_to_matrix(pelvis_quat), ang_vel_w)
 
 
 def projected_gravity(pelvis_quat: np.ndarray) -> np.ndarray:
@@ -68,7 +60,7 @@ def command_anchor_ori_future(robot_pelvis_quat: np.ndarray, ref_pelvis_quat: np
     cols = np.stack([1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y),  # R_ref's column 0
                      2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)], axis=-1)  # and column 1
     cols = cols.reshape(cols.shape[:-1] + (2, 3))
-    six = cols @ quat_to_mat(robot_pelvis_quat)[..., None, :, :]  # row j: (R_robot^T R_ref[:, j])^T
+    six = cols @ quat_to_matrix(robot_pelvis_quat)[..., None, :, :]  # row j: (R_robot^T R_ref[:, j])^T
     return six.reshape(six.shape[:-3] + (-1,))
 
 
@@ -104,50 +96,31 @@ def command_anchor_ori_future_one(robot_pelvis_quat: np.ndarray, ref_pelvis_quat
 def smpl_joints_future(ref_pelvis_pos: np.ndarray, ref_pelvis_quat: np.ndarray, smpl_joints: np.ndarray) -> np.ndarray:
     """[F*72] R_yaw(ref pelvis at t)^T (p_smpl(t + k dt) - p_ref_pelvis(t)). pos [..., 3], quat [..., 4], smpl [..., F, 24, 3]."""
     d = np.asarray(smpl_joints, np.float64) - ref_pelvis_pos[..., None, None, :]
-    local = np.einsum("...ji,...fbj->...fbi", yaw_mat(ref_pelvis_quat), d)
+    local = np.einsum("...ji,...fbj->...fbi", yaw_matrix(yaw_of(ref_pelvis_quat)), d)
     return local.reshape(local.shape[:-3] + (-1,))
 
 
 def vr_3point_pos(ref_pelvis_pos: np.ndarray, ref_pelvis_quat: np.ndarray, vr_pos: np.ndarray) -> np.ndarray:
     """[9] R_yaw(ref pelvis at t)^T (p_vr(t) - p_ref_pelvis(t)) for head, left wrist, right wrist. vr_pos [..., 3, 3]."""
     d = np.asarray(vr_pos, np.float64) - ref_pelvis_pos[..., None, :]
-    local = np.einsum("...ji,...bj->...bi", yaw_mat(ref_pelvis_quat), d)
+    local = np.einsum("...ji,...bj->...bi", yaw_matrix(yaw_of(ref_pelvis_quat)), d)
     return local.reshape(local.shape[:-2] + (-1,))
 
 
 def vr_3point_ori(ref_pelvis_quat: np.ndarray, vr_quat: np.ndarray) -> np.ndarray:
     """[18] 6D (col0, col1) of R_yaw(ref pelvis at t)^T R_vr(t) for the three points. vr_quat [..., 3, 4]."""
-    rel = np.einsum("...ji,...bjk->...bik", yaw_mat(ref_pelvis_quat), quat_to_mat(vr_quat))
-    six = mat_to_6d(rel)
+    rel = np.einsum("...ji,...bjk->...bik", yaw_matrix(yaw_of(ref_pelvis_quat)), quat_to_matrix(vr_quat))
+    six = matrix_to_6d(rel)
     return six.reshape(six.shape[:-2] + (-1,))
 
 
 # --- history ------------------------------------------------------------------------------------------
-class History:
-    """The last ``length`` values of one term, oldest first, flattened term-major: the layout of the training
-    observation manager's history (``sonic_train/envs/managers/observation_manager.py``) and of the contract,
-    so the export writes the actor's input as it is and nothing is permuted. The first value after a
-    reset fills the whole history, as training does for a reset env."""
-
-    def __init__(self, length: int, dim: int):
-        self.buf = np.empty((int(length), int(dim)), np.float64)
-        self.filled = False
-
-    def push(self, value: np.ndarray) -> np.ndarray:
-        """Append this step's value and return the history, [length * dim] (a view, valid until the next push)."""
-        if self.filled:
-            self.buf[:-1] = self.buf[1:]
-            self.buf[-1] = value
-        else:
-            self.buf[:] = value
-            self.filled = True
-        return self.buf.reshape(-1)
-
-
 class GroupHistory:
-    """One input vector's terms with their histories, kept as the float32 vector itself: each term's block is
-    :class:`History`'s layout (its last ``history`` values oldest first; a fresh history holds the first value
-    throughout), and one push shifts every block and writes the newest values with a single gather.
+    """One input vector's terms with their histories, kept as the float32 vector itself: each term's block is its
+    last ``history`` values oldest first, flattened term-major (the layout of the training observation manager's
+    history, ``sonic_train/envs/managers/observation_manager.py``, and of the contract, so the export writes the
+    actor's input as it is and nothing is permuted); a fresh history holds the first value throughout, as training
+    does for a reset env; one push shifts every block and writes the newest values with a single gather.
 
     A step writes its terms' scaled float64 values into :attr:`new` (term after term, one value of each) and calls
     :meth:`push`; the float32 cast happens once there, as the per-term float64 histories cast at the end."""

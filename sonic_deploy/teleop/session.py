@@ -19,7 +19,7 @@ import numpy as np
 
 from sonic_deploy.inputs.vr_poses import POINTS, Q_WEBXR_TO_ROBOT, WEBXR_TO_ROBOT, PoseSample, parse_pose_message
 from sonic_deploy.motion.clip import load_clip
-from sonic_deploy.utils.rotations import quat_conj, quat_mul
+from sonic_deploy.utils.rotations import quat_conjugate, quat_mul
 
 
 def read_session(path: str | Path) -> list[dict]:
@@ -45,7 +45,7 @@ def write_session(path: str | Path, messages: list[dict]) -> Path:
 def robot_to_webxr(pos: np.ndarray, quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of the WebXR -> robot axis change: p_w = M^T p_r, q_w = q_M^-1 q_r q_M."""
     qm = np.broadcast_to(Q_WEBXR_TO_ROBOT, quat.shape)
-    return pos @ WEBXR_TO_ROBOT, quat_mul(quat_mul(quat_conj(qm), quat), qm)
+    return pos @ WEBXR_TO_ROBOT, quat_mul(quat_mul(quat_conjugate(qm), quat), qm)
 
 
 def session_from_clip(clip, *, scale: float = 1.35, yaw: float = 0.7, offset=(0.4, -1.2), rate: float | None = None,

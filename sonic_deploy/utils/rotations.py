@@ -2,11 +2,15 @@
 
 Convention: (w, x, y, z), Hamilton product, unit quaternions. Every torch-free part of the stack (observations,
 reference sources, policies, motion tools, safety checks) imports its rotations from here; training's torch
-twin is ``sonic_train/envs/mdp/math.py``. Heading (yaw) = atan2 of the rotated x axis' y and x components.
+twin is ``sonic_train/envs/mdp/math.py``, and a function both have has the same name and arguments in both
+(``quat_conjugate``, ``quat_mul``, ``quat_apply``, ``quat_apply_inverse``, ``quat_to_matrix``, ``matrix_to_6d``,
+``yaw_of``, ``yaw_quat``, ``yaw_matrix``, ``quat_from_axis_angle``, ``normalize``, ``quat_slerp``). Heading (yaw) = atan2 of the rotated x axis' y and x components.
 Products and matrices are computed in float64 (the observation parity with training is checked to 1e-6).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -15,7 +19,7 @@ def normalize(q: np.ndarray) -> np.ndarray:
     return q / np.linalg.norm(q, axis=-1, keepdims=True)
 
 
-def quat_conj(q: np.ndarray) -> np.ndarray:
+def quat_conjugate(q: np.ndarray) -> np.ndarray:
     return q * np.array([1.0, -1.0, -1.0, -1.0], dtype=q.dtype)
 
 
@@ -37,10 +41,10 @@ def quat_apply(q: np.ndarray, v: np.ndarray) -> np.ndarray:
 def quat_apply_inverse(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors ``v`` by the inverse of unit quaternions ``q`` (world to body frame), batched like
     :func:`quat_apply`."""
-    return quat_apply(quat_conj(q), v)
+    return quat_apply(quat_conjugate(q), v)
 
 
-def quat_to_mat(q: np.ndarray) -> np.ndarray:
+def quat_to_matrix(q: np.ndarray) -> np.ndarray:
     """R(q), [..., 3, 3] (written element by element into one array: the observation step's hot path)."""
     q = np.asarray(q, np.float64)
     w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
@@ -92,13 +96,50 @@ def yaw_quat(q: np.ndarray) -> np.ndarray:
     return quat_from_yaw(yaw_of(q))
 
 
-def yaw_mat(q: np.ndarray) -> np.ndarray:
-    """R_yaw(q) [..., 3, 3]: the rotation about world z by the heading of q."""
-    h = yaw_of(q)
+def yaw_matrix(yaw) -> np.ndarray:
+    """R_yaw [..., 3, 3]: the rotation about world z by ``yaw`` (rad); ``yaw_matrix(yaw_of(q))`` is q's heading."""
+    h = np.asarray(yaw, np.float64)
     c, s = np.cos(h), np.sin(h)
     r = np.zeros(h.shape + (3, 3))
     r[..., 0, 0], r[..., 0, 1], r[..., 1, 0], r[..., 1, 1], r[..., 2, 2] = c, -s, s, c, 1.0
     return r
+
+
+def matrix_to_6d(r: np.ndarray) -> np.ndarray:
+    """First two columns of r, col0 then col1, each xyz: [..., 6] (the 6D rotation of the observation terms)."""
+    return np.concatenate([r[..., :, 0], r[..., :, 1]], axis=-1)
+
+
+def matrix_to_quat(r: np.ndarray) -> np.ndarray:
+    """Unit quaternion (w, x, y, z, w >= 0) of rotation matrices [..., 3, 3] (Shepperd's method, per matrix)."""
+    r = np.asarray(r, np.float64)
+    flat = r.reshape(-1, 3, 3)
+    out = np.empty((len(flat), 4))
+    for i, m in enumerate(flat):
+        tr = m[0, 0] + m[1, 1] + m[2, 2]
+        if tr > 0:
+            s = 2.0 * math.sqrt(tr + 1.0)
+            q = [0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s]
+        elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+            s = 2.0 * math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
+            q = [(m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s]
+        elif m[1, 1] > m[2, 2]:
+            s = 2.0 * math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
+            q = [(m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s]
+        else:
+            s = 2.0 * math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
+            q = [(m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s]
+        q = np.asarray(q)
+        out[i] = (q if q[0] >= 0 else -q) / np.linalg.norm(q)
+    return out.reshape(r.shape[:-2] + (4,))
+
+
+def quat_nlerp(a: np.ndarray, b: np.ndarray, w) -> np.ndarray:
+    """Normalised lerp from a to b along the shortest arc: the eases (a blend-in from the robot's own pose, the VR
+    dropout ease), where the weight itself is a smooth curve; frame-to-frame interpolation is :func:`quat_slerp`."""
+    b = np.where(np.sum(a * b, axis=-1, keepdims=True) < 0, -b, b)
+    q = (1.0 - w) * a + w * b
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
 
 
 def xyzw_to_wxyz(q: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ from sonic_deploy.inputs.vr_calibration import default_vr_reference  # noqa: E40
 from sonic_deploy.inputs.vr_teleop import TeleopConfig, TeleopInput  # noqa: E402
 from sonic_deploy.teleop.server import StreamServer  # noqa: E402
 from sonic_deploy.teleop.session import read_session, session_from_clip, write_session  # noqa: E402
-from sonic_deploy.utils.rotations import quat_conj, quat_mul  # noqa: E402
+from sonic_deploy.utils.rotations import quat_conjugate, quat_mul  # noqa: E402
 
 DT = 0.02
 DROPOUT = (3.0, 3.8)  # s of session time with nothing sent
@@ -59,7 +59,7 @@ def expected_reference(clip, times):
     r0 = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
     pos = ref.pos + (p - clip.vr_pos[0]) @ r0
     qy = np.broadcast_to([np.cos(yaw / 2), 0, 0, -np.sin(yaw / 2)], q.shape)
-    off = quat_mul(quat_conj(quat_mul(qy[0], clip.vr_quat[0].astype(np.float64))), ref.quat)
+    off = quat_mul(quat_conjugate(quat_mul(qy[0], clip.vr_quat[0].astype(np.float64))), ref.quat)
     quat = quat_mul(quat_mul(qy, q), np.broadcast_to(off, q.shape))
     return pos, quat
 
@@ -140,7 +140,7 @@ def test_vr_session_drives_sim2sim_through_websocket(tmp_path, arm_waves):
         c, s = np.cos(yaw), np.sin(yaw)
         rot = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
         got_pos.append(np.asarray(fr["vr_pos"]) @ rot)
-        got_quat.append(quat_mul(np.broadcast_to(quat_conj(yq), (3, 4)), np.asarray(fr["vr_quat"])))
+        got_quat.append(quat_mul(np.broadcast_to(quat_conjugate(yq), (3, 4)), np.asarray(fr["vr_quat"])))
         steps.append(m["step"])
     steps = np.asarray(steps)
     got_pos, got_quat = np.asarray(got_pos), np.asarray(got_quat)

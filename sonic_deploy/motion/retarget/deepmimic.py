@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from sonic_deploy.motion.retarget.skeleton import HumanMotion, HumanMotionError, from_named_positions
-from sonic_deploy.utils.rotations import quat_to_mat
+from sonic_deploy.utils.rotations import quat_to_matrix
 
 URDF_SCALE = 0.25  # DeepMimic and pybullet load humanoid.urdf with globalScaling=0.25
 FRAME_SIZE = 44
@@ -122,10 +122,10 @@ def load_deepmimic(path: str | Path, skeleton: DeepMimicSkeleton, name: str | No
     times = np.concatenate([[0.0], np.cumsum(dt[:-1])])
     if np.any(np.diff(times) <= 0):
         raise HumanMotionError(f"{path}: field 'Frames' column 0 (dt) must be > 0 except in the last frame")
-    rot = {"root": quat_to_mat(_unit(frames[:, 4:8]))}
+    rot = {"root": quat_to_matrix(_unit(frames[:, 4:8]))}
     pos = {"root": frames[:, 1:4]}
     for joint, kind, col in FRAME_LAYOUT:
-        local = quat_to_mat(_unit(frames[:, col:col + 4])) if kind == 4 else _axis_angle_z(frames[:, col])
+        local = quat_to_matrix(_unit(frames[:, col:col + 4])) if kind == 4 else _axis_angle_z(frames[:, col])
         parent = skeleton.parents[joint]
         pos[joint] = pos[parent] + np.einsum("tij,j->ti", rot[parent], skeleton.offsets[joint])
         rot[joint] = rot[parent] @ local

@@ -22,10 +22,6 @@ class RewardManager:
         self.quiet = quiet
 
     @property
-    def episode_sums(self) -> dict[str, torch.Tensor]:
-        return {t.name: self.episode_sum[:, k] for k, t in enumerate(self.terms)}
-
-    @property
     def step_values(self) -> dict[str, torch.Tensor]:
         return {t.name: self.values[:, k] for k, t in enumerate(self.terms)}
 

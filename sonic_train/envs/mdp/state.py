@@ -96,11 +96,6 @@ class RobotState:
         """Index tensor of ``names`` in this state's body order (for gathers; made once per body set)."""
         return body_ids(self.body_names, names, self.root_pos_w.device)
 
-    @property
-    def foot_contact(self) -> torch.Tensor:
-        """[N, F] bool: foot touches something (force above 1 N)."""
-        return self.foot_contact_force > 1.0
-
     def body_index(self, names: list[str] | tuple[str, ...] | str) -> list[int]:
         names = [names] if isinstance(names, str) else list(names)
         lookup = _BODY_LOOKUP.get(self.body_names)
