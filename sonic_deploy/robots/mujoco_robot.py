@@ -34,6 +34,7 @@ class MujocoRobot:
         self._sens = {k: self._sensor_slice(f"imu_pelvis_{k}") for k in ("quat", "gyro", "acc")}
         self._kp = np.full(n, np.nan)
         self._kd = np.full(n, np.nan)
+        self._neg_effort = -np.asarray(spec.effort_limit, np.float64)
         self.tick_ms = 0
         self.reset()
 
@@ -71,15 +72,19 @@ class MujocoRobot:
     def apply(self, cmd: JointCommand, enabled: np.ndarray | None = None) -> None:
         """Per-motor PD through the actuators: tau = tau_ff + kp (q* - q) + kd (dq* - dq), effort-limited."""
         n = self.spec.num_joints
-        on = np.full(n, bool(cmd.enable)) if enabled is None else enabled.astype(bool)
-        kp = np.where(on, cmd.kp, 0.0)
-        kd = np.where(on, cmd.kd, 0.0)
+        if enabled is None and cmd.enable:  # every motor on (the controller's commands): no masking
+            kp, kd, q, ff = cmd.kp, cmd.kd, cmd.q, cmd.tau + cmd.kd * cmd.dq
+        else:
+            on = np.full(n, bool(cmd.enable)) if enabled is None else enabled.astype(bool)
+            kp = np.where(on, cmd.kp, 0.0)
+            kd = np.where(on, cmd.kd, 0.0)
+            q = np.where(on, cmd.q, self.data.qpos[self._qadr])
+            ff = np.where(on, cmd.tau + kd * cmd.dq, 0.0)
         if not (np.array_equal(kp, self._kp) and np.array_equal(kd, self._kd)):
             set_pd_gains(self.model, kp, kd)
-            self._kp, self._kd = kp.copy(), kd.copy()
-        self.data.ctrl[:n] = np.where(on, cmd.q, self.data.qpos[self._qadr])
-        ff = np.where(on, cmd.tau + kd * cmd.dq, 0.0)
-        self.data.qfrc_applied[self._dadr] = np.clip(ff, -self.spec.effort_limit, self.spec.effort_limit)
+            self._kp, self._kd = np.array(kp, np.float64), np.array(kd, np.float64)
+        self.data.ctrl[:n] = q
+        self.data.qfrc_applied[self._dadr] = np.minimum(np.maximum(ff, self._neg_effort), self.spec.effort_limit)
 
     def advance(self, duration: float | None = None, steps: int | None = None) -> None:
         """Step physics (``steps`` physics steps, or ``duration`` seconds; default one control period)."""
