@@ -231,6 +231,19 @@ class TrackingEnv:
         if "curriculum" in state:
             self.curriculum_manager.load_state_dict(state["curriculum"])
 
+    def resume_state(self) -> dict[str, Any]:
+        """Whether the first reset happened, and the episode, step and encoder counters, for a bit-exact resume
+        (:mod:`sonic_train.envs.snapshot`; :meth:`state_dict` keeps only what a new run needs)."""
+        return {"started": bool(self._started), "episode_length_buf": self.episode_length_buf.clone(),
+                "common_step_counter": int(self.common_step_counter), "encoder_index": self.encoder_index.clone()}
+
+    def load_resume_state(self, state: Mapping[str, Any]) -> None:
+        """Put back what :meth:`resume_state` captured (resume of a checkpointed run)."""
+        self._started = bool(state["started"])
+        self.episode_length_buf.copy_(state["episode_length_buf"])
+        self.common_step_counter = int(state["common_step_counter"])
+        self.encoder_index.copy_(state["encoder_index"])
+
     def close(self) -> None:
         if hasattr(self.backend, "close"):
             self.backend.close()

@@ -75,6 +75,14 @@ class ManagerEnvWrapper:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.env.load_state_dict(state)
 
+    def resume_state(self) -> dict[str, Any]:
+        """The last observation: a resumed run steps on from it instead of resetting every env first."""
+        return {"obs": self._obs}
+
+    def load_resume_state(self, state: Mapping[str, Any]) -> None:
+        """Put back what :meth:`resume_state` captured (resume of a checkpointed run)."""
+        self._obs = state["obs"]
+
     def close(self) -> None:
         self.env.close()
 

@@ -68,6 +68,18 @@ class EventManager:
             if t.name in self.time_left:
                 self.time_left[t.name][env_ids] = self._draw_interval(t, len(env_ids))
 
+    def resume_state(self) -> dict[str, Any]:
+        """Interval timers, whether randomisation was used, and the level, for a bit-exact resume."""
+        return {"time_left": {k: v.clone() for k, v in self.time_left.items()}, "applied": bool(self._applied),
+                "level": int(self.level)}
+
+    def load_resume_state(self, state: Mapping[str, Any]) -> None:
+        """Put back what :meth:`resume_state` captured (resume of a checkpointed run)."""
+        for k, v in state["time_left"].items():
+            self.time_left[k].copy_(v)
+        self._applied = bool(state["applied"])
+        self.set_level(int(state["level"]))
+
     def print_summary(self) -> str:
         rows = [[t.name, t.mode, ", ".join(f"{k}={v}" for k, v in t.params.items())]
                 for t in self.terms]

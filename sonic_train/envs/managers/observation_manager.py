@@ -94,6 +94,19 @@ class ObservationManager:
         """``env_ids`` start a new episode: their histories refill with their next observation."""
         self._fill.append(env_ids.reshape(-1).to(torch.long))
 
+    def resume_state(self) -> dict[str, Any]:
+        """History buffers and the envs awaiting a refill, so that a resumed run observes the very same values."""
+        return {"history": {g: [None if t.buf is None else t.buf.clone() for t in terms]
+                            for g, terms in self.groups.items()},
+                "fill": [ids.clone() for ids in self._fill]}
+
+    def load_resume_state(self, state: Mapping[str, Any]) -> None:
+        """Put back what :meth:`resume_state` captured (resume of a checkpointed run)."""
+        for g, bufs in state["history"].items():
+            for t, buf in zip(self.groups[g], bufs):
+                t.buf = None if buf is None else buf.clone()
+        self._fill = [ids.clone() for ids in state["fill"]]
+
     def layout(self) -> dict[str, list[dict[str, Any]]]:
         """Per group, in order: name, dim (one frame), history, scale, offset and size in the group vector.
 

@@ -73,6 +73,21 @@ class TerminationManager:
     def reset_success_window(self, key: str = "default") -> None:
         self._success.setdefault(key, deque(maxlen=4096)).clear()
 
+    # ------------------------------------------------------------------ exact resume
+    def resume_state(self) -> dict[str, Any]:
+        """Last judgement, success windows and (curriculum-tuned) term parameters, for a bit-exact resume."""
+        return {"terminated": self.terminated.clone(), "time_outs": self.time_outs.clone(),
+                "dones": self.dones.clone(), "success": {k: list(v) for k, v in self._success.items()},
+                "params": {t.name: dict(t.params) for t in self.terms}}
+
+    def load_resume_state(self, state: Mapping[str, Any]) -> None:
+        """Put back what :meth:`resume_state` captured (resume of a checkpointed run)."""
+        self.terminated, self.time_outs = state["terminated"].clone(), state["time_outs"].clone()
+        self.dones = state["dones"].clone()
+        self._success = {k: deque(v, maxlen=4096) for k, v in state["success"].items()}
+        for t in self.terms:
+            t.params.update(state["params"].get(t.name, {}))
+
     def print_summary(self) -> str:
         rows = [[t.name, "time-out" if t.time_out else "failure",
                  ", ".join(f"{k}={v}" for k, v in t.params.items())] for t in self.terms]

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -29,11 +31,20 @@ from sonic_deploy.robots.scene import SceneConfig, load_model, set_pd_gains
 from sonic_deploy.utils.rotations import quat_apply, quat_apply_inverse
 from sonic_train.envs.mdp.state import RobotState
 
+_STATE_SPEC = mujoco.mjtState.mjSTATE_INTEGRATION
+# model fields the randomisation writes (friction, mass, PD gains); kept for envs with a private model
+_MODEL_FIELDS = ("geom_friction", "body_mass", "actuator_gainprm", "actuator_biasprm")
+_RESUME_ARRAYS = ("ctrl", "qpos", "qvel", "xpos", "xquat", "cvel", "com", "cfrc")
+
 
 def _as_np(x, dtype=np.float64) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
     return np.asarray(x, dtype=dtype)
+
+
+def _tensor(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(x, copy=True))
 
 
 class MujocoBackend:
@@ -247,6 +258,39 @@ class MujocoBackend:
             self.datas[i].qvel[:3] += lv[k]
             self.datas[i].qvel[3:6] += av_local[k]
             self.qvel[i] = self.datas[i].qvel
+
+    # ------------------------------------------------------------------ exact resume
+    def resume_state(self) -> dict[str, torch.Tensor | dict[str, torch.Tensor | None]]:
+        """Per env the MuJoCo integration state, private model parameters and shared buffers, so that a resumed
+        run takes the very same physics steps (see :mod:`sonic_train.envs.snapshot`)."""
+        state = np.empty(mujoco.mj_stateSize(self.model, _STATE_SPEC))
+        physics = []
+        for m, d in zip(self.models, self.datas):
+            mujoco.mj_getState(m, d, state, _STATE_SPEC)
+            physics.append(state.copy())
+        own = [i for i, m in enumerate(self.models) if m is not self.model]
+        fields = {f: _tensor(np.stack([getattr(self.models[i], f) for i in own])) if own else None
+                  for f in _MODEL_FIELDS}
+        return {"physics": _tensor(np.stack(physics)), "own_models": torch.tensor(own, dtype=torch.long),
+                "model_fields": fields, **{k: _tensor(getattr(self, k)) for k in _RESUME_ARRAYS},
+                "_fresh": _tensor(self._fresh)}
+
+    def load_resume_state(self, state: Mapping[str, Any]) -> None:
+        """Put back what :meth:`resume_state` captured (resume of a checkpointed run)."""
+        own = state["own_models"].tolist()
+        for i in range(self.num_envs):
+            if i not in own:
+                self.models[i] = self.model  # randomised in this process but not in the captured one
+        for k, i in enumerate(own):
+            m = self._own_model(i)
+            for f in _MODEL_FIELDS:
+                np.copyto(getattr(m, f), state["model_fields"][f][k].numpy())
+        for k in (*_RESUME_ARRAYS, "_fresh"):
+            np.copyto(getattr(self, k), state[k].numpy())
+        for i, (m, d) in enumerate(zip(self.models, self.datas)):
+            mujoco.mj_setState(m, d, state["physics"][i].numpy(), _STATE_SPEC)
+            if self._fresh[i]:
+                mujoco.mj_step1(m, d)  # the stage a fresh env's next mj_step2 continues from
 
     def close(self) -> None:
         if self.pool is not None:
