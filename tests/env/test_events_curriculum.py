@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
 from sonic_train.callbacks.im_resample import resample_weights
 from sonic_train.cli.train import config_dir
 from sonic_train.envs.factory import make_env
-from sonic_train.envs.mdp.curriculum import adaptive_termination_threshold
+from sonic_train.envs.mdp.curriculum import adaptive_termination_threshold, event_level
 
 
 def _env(synthetic_motions, n=4):
@@ -88,3 +89,29 @@ def test_resample_weights_favour_failing_clips():
     assert np.isclose(w.sum(), 1.0)
     assert w[0] > w[2] > w[1]  # failing clip most; an unseen clip (prior rate 0.5) above a succeeding one
     assert w.min() >= 0.3 / 3 - 1e-12
+
+
+def test_event_level_stops_at_the_event_managers_max_level():
+    from types import SimpleNamespace
+
+    class _Events:
+        def __init__(self, max_level):
+            self.level, self.max_level = 0, max_level
+
+        def set_level(self, level):
+            self.level = int(min(max(level, 0), self.max_level))
+
+    events = _Events(max_level=2)
+    env = SimpleNamespace(termination_manager=_TM(0.9), event_manager=events)
+    vals = [event_level(env, None, {}, success_up=0.8, success_down=0.4, min_episodes=1) for _ in range(4)]
+    assert vals == [1.0, 2.0, 2.0, 2.0]
+
+
+def test_event_level_refuses_its_own_max_level():
+    from sonic_train.envs.managers.base import ConfigError, parse_terms
+    from sonic_train.envs.mdp import curriculum as cur_mod
+
+    raw = {"event_level": {"func": "event_level", "params": {"max_level": 4, "success_up": 0.8,
+                                                             "success_down": 0.4, "min_episodes": 128}}}
+    with pytest.raises(ConfigError, match="'max_level'"):
+        parse_terms(raw, cur_mod, "curriculum", "manager_env.curriculum")

@@ -29,14 +29,16 @@ def adaptive_termination_threshold(env, env_ids, state: dict, term: str, param: 
     return cur
 
 
-def event_level(env, env_ids, state: dict, max_level: int = 4, success_up: float = 0.8,
+def event_level(env, env_ids, state: dict, success_up: float = 0.8,
                 success_down: float = 0.4, min_episodes: int = 128) -> float:
     """Raise the domain-randomisation level (0..max_level) when the success rate is high, lower it when low.
 
-    The level lives in the event manager only (its config's ``level`` is the start, checkpoints carry it as the
-    env's ``event_level``); this term moves it and keeps no copy."""
+    The level and its range live in the event manager only (its config's ``level`` is the start and
+    ``max_level`` the top, checkpoints carry the level as the env's ``event_level``); this term moves the level
+    and keeps no copy of either, so the range cannot disagree with the one the events scale by."""
     tm = env.termination_manager
-    level = int(env.event_manager.level)
+    events = env.event_manager
+    level, max_level = int(events.level), int(events.max_level)
     st = tm.recent_success(min_episodes, key="event_level")
     if st is not None:
         if st > success_up:
@@ -44,5 +46,5 @@ def event_level(env, env_ids, state: dict, max_level: int = 4, success_up: float
         elif st < success_down:
             level = max(level - 1, 0)
         tm.reset_success_window(key="event_level")
-    env.event_manager.set_level(level)
+    events.set_level(level)
     return float(level)
