@@ -76,11 +76,12 @@ def test_adaptive_threshold_tightens_on_success_and_loosens_on_failure():
     tm = _TM(0.9)
     env = SimpleNamespace(termination_manager=tm)
     state: dict = {}
-    vals = [adaptive_termination_threshold(env, None, state, "anchor_ori", "threshold", 0.8, 0.4, 0.1)
+    vals = [adaptive_termination_threshold(env, None, state, "anchor_ori", "threshold", 0.8, 0.4, 0.1, 1)
             for _ in range(6)]
     assert np.allclose(vals, [0.7, 0.6, 0.5, 0.4, 0.4, 0.4])
     tm.rate = 0.2
-    assert np.isclose(adaptive_termination_threshold(env, None, state, "anchor_ori", "threshold", 0.8, 0.4, 0.1), 0.5)
+    value = adaptive_termination_threshold(env, None, state, "anchor_ori", "threshold", 0.8, 0.4, 0.1, 1)
+    assert np.isclose(value, 0.5)
     assert np.isclose(tm.params[("anchor_ori", "threshold")], 0.5)
 
 
@@ -115,3 +116,14 @@ def test_event_level_refuses_its_own_max_level():
                                                              "success_down": 0.4, "min_episodes": 128}}}
     with pytest.raises(ConfigError, match="'max_level'"):
         parse_terms(raw, cur_mod, "curriculum", "manager_env.curriculum")
+
+
+def test_curriculum_params_the_config_sets_have_no_code_default():
+    """The curriculum config is the one home of these values: leaving one out is an error naming it."""
+    from types import SimpleNamespace
+
+    env = SimpleNamespace(termination_manager=_TM(0.9), event_manager=SimpleNamespace(level=0, max_level=4))
+    with pytest.raises(TypeError, match="min_episodes"):
+        event_level(env, None, {}, success_up=0.8, success_down=0.4)
+    with pytest.raises(TypeError, match="min_episodes"):
+        adaptive_termination_threshold(env, None, {}, "anchor_ori", "threshold", 0.8, 0.4, 0.1)

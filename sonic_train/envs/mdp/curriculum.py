@@ -1,14 +1,16 @@
 """Curriculum terms: ``f(env, env_ids, state, **params)`` run at resets; they retune terms and report a value.
 
-``state`` is a per-term dict the term keeps between calls.
+``state`` is a per-term dict the term keeps between calls. Parameters the curriculum config always sets
+(configs/manager_env/curriculum) have no default here, so the config is their one home and a missing one is
+an error that names it.
 """
 
 from __future__ import annotations
 
 
 def adaptive_termination_threshold(env, env_ids, state: dict, term: str, param: str, start: float, end: float,
-                                   step: float, success_up: float = 0.8, success_down: float = 0.5,
-                                   min_episodes: int = 64) -> float:
+                                   step: float, min_episodes: int, success_up: float = 0.8,
+                                   success_down: float = 0.5) -> float:
     """Move a termination threshold from ``start`` toward ``end`` by ``step`` when the recent success rate
     (episodes ended by time-out, not failure) is above ``success_up``; back by ``step`` below ``success_down``."""
     tm = env.termination_manager
@@ -29,8 +31,7 @@ def adaptive_termination_threshold(env, env_ids, state: dict, term: str, param: 
     return cur
 
 
-def event_level(env, env_ids, state: dict, success_up: float = 0.8,
-                success_down: float = 0.4, min_episodes: int = 128) -> float:
+def event_level(env, env_ids, state: dict, success_up: float, success_down: float, min_episodes: int) -> float:
     """Raise the domain-randomisation level (0..max_level) when the success rate is high, lower it when low.
 
     The level and its range live in the event manager only (its config's ``level`` is the start and
