@@ -28,6 +28,7 @@ INT8 by default on a CPU.
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import tempfile
@@ -96,6 +97,22 @@ def _scale(s: Any) -> Any:
     return float(s) if isinstance(s, (int, float)) else [float(v) for v in s]
 
 
+def future_spacing(tenv) -> set[tuple[int, float]]:
+    """(future frames, their spacing in s) of each tokenizer term that looks ahead, as the env computed it.
+
+    Read off the term's function call (its params over its function's defaults), so the contract carries the
+    spacing the env used whether the config sets it or leaves it to the term."""
+    out = set()
+    for t in tenv.observation_manager.groups.get("tokenizer", []):
+        sig = inspect.signature(t.cfg.func)
+        if "num_future_frames" not in sig.parameters:
+            continue
+        call = sig.bind_partial(**t.cfg.params)
+        call.apply_defaults()
+        out.add((int(call.arguments["num_future_frames"]), float(call.arguments["future_dt"])))
+    return out
+
+
 def build_contract(train_cfg, tenv, token_module, encoder: str, layout: dict) -> PolicyContract:
     """The artifact contract from the env (spec, action scale, observation layout) and the model."""
     robot = tenv.robot
@@ -108,8 +125,7 @@ def build_contract(train_cfg, tenv, token_module, encoder: str, layout: dict) ->
             raise ExportError(f"encoder {encoder!r} input {name!r} is not a tokenizer term of the env")
         r = tok[name]
         enc_terms.append(TermSpec(name, int(r["dim"]) * int(r["history"]), 1, _scale(r["scale"])))
-    futures = {(int(r["params"]["num_future_frames"]), float(r["params"].get("future_dt", 0.1)))
-               for r in tok.values() if "num_future_frames" in (r.get("params") or {})}
+    futures = future_spacing(tenv)
     if len(futures) > 1:
         raise ExportError(f"tokenizer terms disagree on future frames/dt: {sorted(futures)}")
     ff, fdt = futures.pop() if futures else (1, float(tenv.step_dt))

@@ -89,3 +89,22 @@ def test_export_refuses_unknown_encoder(tiny_run, tmp_path):
     with pytest.raises(ExportError, match="encoder"):
         export_checkpoint(ckpts[-1], tmp_path / "x.onnx", encoder="vision")
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_future_spacing_is_the_one_the_env_computed_with():
+    """The contract's future frames/dt: the term's params where the config sets them, its function's otherwise."""
+    import inspect
+    from types import SimpleNamespace
+
+    from sonic_train.envs.mdp import observations as O
+    from sonic_train.export.onnx_export import future_spacing
+
+    def env_of(*params):
+        terms = [SimpleNamespace(cfg=SimpleNamespace(func=O.smpl_joints_future, params=p)) for p in params]
+        terms.append(SimpleNamespace(cfg=SimpleNamespace(func=O.base_ang_vel, params={})))
+        return SimpleNamespace(observation_manager=SimpleNamespace(groups={"tokenizer": terms}))
+
+    assert future_spacing(env_of({"num_future_frames": 5, "future_dt": 0.05})) == {(5, 0.05)}
+    term_dt = inspect.signature(O.smpl_joints_future).parameters["future_dt"].default
+    assert future_spacing(env_of({"num_future_frames": 5}, {"num_future_frames": 5, "future_dt": 0.2})) == {
+        (5, term_dt), (5, 0.2)}
