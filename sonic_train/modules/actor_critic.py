@@ -22,6 +22,15 @@ def _get(cfg: Any, key: str, default: Any = None) -> Any:
     return default if v is None else v
 
 
+def _required(cfg: Any, key: str, where: str = "actor_critic") -> Any:
+    """``cfg[key]``, which the config always sets (configs/actor_critic): no code default, so the config stays its
+    one home; a missing one is an error that names it."""
+    v = _get(cfg, key)
+    if v is None:
+        raise ValueError(f"{where}.{key} is not set (the actor_critic config, configs/actor_critic, sets it)")
+    return v
+
+
 class MLPBackbone(nn.Module):
     """A plain MLP on ``obs["policy"]`` with the same call signature as the token module."""
 
@@ -140,17 +149,18 @@ class PolicyAndValueWrapper(nn.Module):
 def build_actor_critic(cfg: Any, obs_dims: Mapping[str, Any], num_actions: int) -> PolicyAndValueWrapper:
     """Build actor + critic from config and observation dims.
 
-    ``cfg`` is the root config (with ``actor_critic`` and optionally ``algo.config.init_noise_std``) or
-    the ``actor_critic`` node itself. ``obs_dims = {"policy": P, "critic": C, "tokenizer": {term: d}}``.
+    ``cfg`` is the root config (with ``actor_critic``) or the ``actor_critic`` node itself.
+    ``obs_dims = {"policy": P, "critic": C, "tokenizer": {term: d}}``. ``backbone``, ``init_noise_std``,
+    ``critic`` and, for the universal-token backbone, ``encoder_sample_probs`` and ``latent_residual_mode`` are
+    required (the actor_critic config sets them; ``init_noise_std`` interpolates ``algo.config``'s).
     """
     ac = _get(cfg, "actor_critic", None) or cfg
-    algo_cfg = _get(_get(cfg, "algo", {}), "config", {})
-    init_noise_std = float(_get(ac, "init_noise_std", _get(algo_cfg, "init_noise_std", 1.0)))
+    init_noise_std = float(_required(ac, "init_noise_std"))
     if int(_get(ac, "obs_history_len", 1)) != 1:  # a key of older configs; history is the env's (history_length)
         raise ValueError(f"actor_critic.obs_history_len={_get(ac, 'obs_history_len')}: the actor keeps no history "
                          "of its own; set history_length on the observation group (manager_env/observations)")
     policy_dim = int(obs_dims["policy"])
-    backbone_kind = _get(ac, "backbone", "universal_token")
+    backbone_kind = _required(ac, "backbone")
     if backbone_kind == "universal_token":
         tok_dims = {k: int(v) for k, v in dict(obs_dims.get("tokenizer", {})).items()}
         backbone: nn.Module = UniversalTokenModule(
@@ -160,15 +170,15 @@ def build_actor_critic(cfg: Any, obs_dims: Mapping[str, Any], num_actions: int) 
             tokenizer_dims=tok_dims,
             proprio_dim=policy_dim,
             num_actions=num_actions,
-            encoder_sample_probs=_get(ac, "encoder_sample_probs", None),
-            latent_residual_mode=_get(ac, "latent_residual_mode", "post_quantization"),
+            encoder_sample_probs=_required(ac, "encoder_sample_probs"),
+            latent_residual_mode=_required(ac, "latent_residual_mode"),
         )
     elif backbone_kind == "mlp":
         backbone = MLPBackbone(_get(ac, "actor", {}), policy_dim, num_actions)
     else:
         raise ValueError(f"unknown actor backbone {backbone_kind!r} (universal_token or mlp)")
     actor = Actor(backbone, num_actions, init_noise_std=init_noise_std)
-    critic = Critic(_get(ac, "critic", {}), int(obs_dims["critic"]))
+    critic = Critic(_required(ac, "critic"), int(obs_dims["critic"]))
     return PolicyAndValueWrapper(actor, critic)
 
 

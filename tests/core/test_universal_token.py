@@ -137,3 +137,13 @@ def test_build_actor_critic_from_fake_env_obs():
         dims = obs_dims_from(obs)
         del dims["tokenizer"]["smpl_joints_future"]
         build_actor_critic(SMALL_AC, dims, env.num_actions)
+
+
+@pytest.mark.parametrize("key", ["backbone", "init_noise_std", "encoder_sample_probs", "latent_residual_mode",
+                                 "critic"])
+def test_build_actor_critic_names_a_missing_key(key):
+    """The actor_critic config is the one home of these values: there is no code default to fall back on."""
+    cfg = {k: v for k, v in SMALL_AC.items() if k != key}
+    with pytest.raises(ValueError, match=f"actor_critic.{key} is not set"):
+        env = FakeTokenEnv(num_envs=2)
+        build_actor_critic(cfg, obs_dims_from(env.reset()), env.num_actions)
