@@ -312,10 +312,9 @@ class Controller:
         n = self.spec.num_joints
         kp = self.policy.kp.copy()
         q = clip_targets(self.policy.targets(action), kp, state, self.spec, self.lo, self.hi)
-        if self._zero_feedforward_clips_to_zero:  # clip_command's dq and tau: zeros inside +- the limits
-            return JointCommand(q=q, dq=np.zeros(n), tau=np.zeros(n), kp=kp, kd=self.policy.kd.copy())
         cmd = JointCommand(q=q, dq=np.zeros(n), tau=np.zeros(n), kp=kp, kd=self.policy.kd.copy())
-        return clip_command(cmd, state, self.spec, self.lo, self.hi)
+        # clip_command's dq and tau clips leave zeros zero inside +- positive limits: only a spec without them needs it
+        return cmd if self._zero_feedforward_clips_to_zero else clip_command(cmd, state, self.spec, self.lo, self.hi)
 
     # --- faults ---------------------------------------------------------------------------------------
     def _fault(self, fault: Fault, now: float) -> None:

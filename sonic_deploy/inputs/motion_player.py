@@ -136,14 +136,8 @@ class MotionPlayer:
         return fr
 
     def _sample(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`clip_time` and the clip's ``frame_at`` without ``i1`` (the tables hold the next frame's
+        """The clip's ``frame_at`` of :meth:`clip_time` without ``i1`` (the tables hold the next frame's
         difference): frame index and blend weight per time."""
-        c = self.clip
-        tc = times * self.speed if self.speed != 1.0 else times  # t * 1 is t
-        d = c.duration
-        if self.loop and d > 0:
-            f = np.mod(tc, d) * c.fps  # >= +0 (np.mod's zero takes the divisor's sign): no clip at 0 needed
-        else:
-            f = np.maximum(np.minimum(np.maximum(tc, 0.0), d) * c.fps, 0.0)  # np.clip's values
-        whole, w = np.divmod(np.minimum(f, len(self._lin) - 1), 1.0)  # floor(f) and f - floor(f), both exact
+        f = np.minimum(self.clip_time(times) * self.clip.fps, len(self._lin) - 1)  # clip_time is >= +0
+        whole, w = np.divmod(f, 1.0)  # floor(f) and f - floor(f), both exact
         return whole.astype(np.int64), w

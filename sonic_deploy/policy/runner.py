@@ -149,7 +149,7 @@ class PolicyRunner:
 
     def _writers(self) -> dict:
         """The terms written in place, without :meth:`_raw`'s intermediate array (the same values)."""
-        return {"base_ang_vel": self._w_base_ang_vel, "projected_gravity": self._w_projected_gravity,
+        return {"base_ang_vel": self._w_base_ang_vel,
                 "joint_pos_rel": self._w_joint_pos_rel, "joint_vel": self._w_joint_vel, "last_action": self._w_last_action,
                 "command_joint_pos_future": self._w_command_joint_pos_future,
                 "command_joint_vel_future": self._w_command_joint_vel_future,
@@ -157,12 +157,6 @@ class PolicyRunner:
 
     def _w_base_ang_vel(self, dst, state, frames) -> None:
         dst[:] = state.imu_gyro
-
-    def _w_projected_gravity(self, dst, state, frames) -> None:
-        if np.shape(state.imu_quat) != (4,):
-            return self._w_raw("projected_gravity", dst, state, frames)
-        w, x, y, z = state.imu_quat.tolist() if isinstance(state.imu_quat, np.ndarray) else map(float, state.imu_quat)
-        dst[:] = (2 * (w * y - x * z), -2 * (y * z + w * x), 2 * (x * x + y * y) - 1)  # ob.projected_gravity
 
     def _w_joint_pos_rel(self, dst, state, frames) -> None:
         np.subtract(state.q, self.default, out=dst)

@@ -4,7 +4,8 @@ Convention: (w, x, y, z), Hamilton product, unit quaternions. Every torch-free p
 reference sources, policies, motion tools, safety checks) imports its rotations from here; training's torch
 twin is ``sonic_train/envs/mdp/math.py``, and a function both have has the same name and arguments in both
 (``quat_conjugate``, ``quat_mul``, ``quat_apply``, ``quat_apply_inverse``, ``quat_to_matrix``, ``matrix_to_6d``,
-``yaw_of``, ``yaw_quat``, ``yaw_matrix``, ``quat_from_axis_angle``, ``normalize``, ``quat_slerp``). Heading (yaw) = atan2 of the rotated x axis' y and x components.
+``yaw_of``, ``yaw_quat``, ``yaw_matrix``, ``quat_from_axis_angle``, ``normalize``, ``quat_slerp``).
+Heading (yaw) = atan2 of the rotated x axis' y and x components.
 Products and matrices are computed in float64 (the observation parity with training is checked to 1e-6).
 """
 

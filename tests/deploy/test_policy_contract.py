@@ -125,6 +125,19 @@ def test_observation_formulas():
     assert ob.command_joint_pos_future(np.zeros((4, 5, 29)), G1.default_joint_pos).shape == (4, 145)
 
 
+def test_deploy_path_anchor_orientation_equals_the_parity_tested_formula():
+    """The runner's one-robot-quaternion variant (the deploy step's path) against command_anchor_ori_future, which
+    tests/env/test_obs_parity.py compares with training: the same values on random orientations."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        robot = rng.normal(size=4)
+        ref = rng.normal(size=(10, 4))
+        robot /= np.linalg.norm(robot)
+        ref /= np.linalg.norm(ref, axis=-1, keepdims=True)
+        np.testing.assert_allclose(ob.command_anchor_ori_future_one(robot, ref),
+                                   ob.command_anchor_ori_future(robot, ref), rtol=0, atol=1e-15)
+
+
 def test_contract_roundtrip():
     c = default_contract(encoder="teleop")
     back = PolicyContract.from_json(c.to_json())

@@ -2,8 +2,8 @@
 
 Clips and start times are drawn from the :class:`MotionLibrary` by weight (adaptive resampling changes the
 weights); the reference advances with the control step. Frames are looked up for all envs at once from the
-library's concatenated arrays, moved to the device once and packed by how terms read them (linear blend of positions/velocities, slerp of
-orientations between the two nearest frames).
+library's concatenated arrays, moved to the device once and packed by how terms read them (linear blend of
+positions/velocities, slerp of orientations between the two nearest frames).
 """
 
 from __future__ import annotations
